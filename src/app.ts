@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AppConfig } from './config/config.js'
+import { DecisionService } from './decision/service.js'
+import { pseudonymizer } from './log/pseudonym.js'
+import { useApiKeys } from './plugins/auth.js'
+import { useErrorShape } from './plugins/errors.js'
+import { useStrictValidation } from './plugins/validation.js'
+import { loadPolicyFile } from './policy/load-file.js'
+import { PolicyState } from './policy/policy-state.js'
+import type { PolicyFile } from './policy/schema.js'
+import decideRoute from './routes/decide.js'
+import healthRoutes from './routes/health.js'
+import { MemoryStore } from './store/memory-store.js'
+import { createRedisClient } from './store/redis-client.js'
+import { RedisStore } from './store/redis-store.js'
+import type { Store } from './store/store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: AppConfig
+    store: Store
+    policy: PolicyState
+    decisions: DecisionService
+  }
+}
+
+/** The shipped example policy, found from src/ (tsx, vitest) and from dist/src/ (node). */
+export const EXAMPLE_POLICY_FILE = ['../examples/policy.json', '../../examples/policy.json']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((path) => existsSync(path)) ?? 'examples/policy.json'
+
+/** How long a start waits for the store's first connection before it goes on, not ready. */
+const STORE_CONNECT_WAIT_MS = 3000
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
+  /** A policy document to use instead of the configured file (tests). */
+  policy?: PolicyFile
+  /** A store to use instead of the configured one (tests); the app closes it on close. */
+  store?: Store
+  /** The decision clock (tests that span days); Date.now otherwise. */
+  clock?: () => number
+}
+
+function createStore (config: AppConfig, log: FastifyBaseLogger): Store {
+  if (config.redis === null) return new MemoryStore()
+  const client = createRedisClient(config.redis)
+  return new RedisStore(client, {
+    ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
+    onConnectionError: (err) => log.warn({ err: { message: err.message } }, 'redis connection error'),
+    onBreakerChange: (state) => log.warn({ state }, 'store circuit breaker changed')
+  })
+}
+
+async function initialPolicy (config: AppConfig, given: PolicyFile | undefined): Promise<PolicyFile> {
+  if (given !== undefined) return given
+  return await loadPolicyFile(config.policyFile ?? EXAMPLE_POLICY_FILE)
+}
+
+/** Builds a ready app; never listens (the server entry does that). */
+export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const logger = opts.logger ?? false
+  const app = Fastify({
+    ...(typeof logger === 'object' && logger !== null && 'child' in logger ? { loggerInstance: logger } : { logger }),
+    // Fastify's own request lines carry raw URLs, and URLs carry user ids.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 256 * 1024,
+    return503OnClosing: true,
+    requestTimeout: 10_000
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  useStrictValidation(app)
+  useErrorShape(app)
+  useApiKeys(app, config.apiKeys)
+
+  const file = await initialPolicy(config, opts.policy)
+  const store = opts.store ?? createStore(config, app.log)
+  if (!await store.waitUntilReady(STORE_CONNECT_WAIT_MS)) {
+    app.log.warn('store not reachable yet: starting anyway, not ready; decisions follow onStoreFailure until it answers')
+  }
+  app.decorate('config', config)
+  app.decorate('store', store)
+  app.decorate('policy', new PolicyState(file.policy, file.campaigns))
+  app.decorate('decisions', new DecisionService({
+    store,
+    policy: () => app.policy.current,
+    logger: app.log,
+    pseudonym: pseudonymizer(config.logKey),
+    clock: opts.clock ?? Date.now
+  }))
+  app.addHook('onClose', async () => { await store.close() })
+
+  await app.register(healthRoutes)
+  await app.register(decideRoute)
+  await app.ready()
+  return app
+}

@@ -1,0 +1,101 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
+
+const Env = Type.Object({
+  PORT: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^[^,:]+:[0-9]{1,5}(,[^,:]+:[0-9]{1,5})*$' })),
+  POPGUARD_POLICY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  POPGUARD_API_KEYS: Type.Optional(Type.String()),
+  POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+  NODE_ENV: Type.Optional(Type.String())
+})
+type Env = Static<typeof Env>
+const envChecker = TypeCompiler.Compile(Env)
+
+export interface AppConfig {
+  port: number
+  host: string
+  production: boolean
+  /** null: the in-memory store (one instance only). */
+  redis: { url?: string, clusterNodes?: { host: string, port: number }[], commandTimeoutMs: number } | null
+  /** null: the example policy shipped in examples/ (development only). */
+  policyFile: string | null
+  apiKeys: ApiKey[]
+  /** True when the development keys of the README are in use. */
+  devKeys: boolean
+  logKey: string
+  logKeyIsDefault: boolean
+  logLevel: string
+  /** Key prefix in Redis; tests give each file its own. */
+  keyPrefix?: string
+}
+
+export class ConfigError extends Error {
+  constructor (variable: string, problem: string) {
+    super(`${variable}: ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const DEV_LOG_KEY = 'popguard-development-log-key'
+
+function checkShape (env: Record<string, string | undefined>): Env {
+  const picked = Object.fromEntries(Object.keys(Env.properties).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]))
+  const error = envChecker.Errors(picked).First()
+  if (error !== undefined) {
+    throw new ConfigError(error.path.slice(1), `invalid value (${error.message})`)
+  }
+  return picked as Env
+}
+
+function parseClusterNodes (text: string): { host: string, port: number }[] {
+  return text.split(',').map((hp) => {
+    const [host, port] = hp.split(':')
+    return { host: host ?? '', port: Number(port) }
+  })
+}
+
+/** Reads and checks the environment; a bad value throws ConfigError naming the variable. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): AppConfig {
+  const e = checkShape(env)
+  const production = e.NODE_ENV === 'production'
+  const port = Number(e.PORT ?? 3000)
+  if (port < 1 || port > 65535) throw new ConfigError('PORT', 'must be 1-65535')
+  const timeout = Number(e.POPGUARD_STORE_TIMEOUT_MS ?? 50)
+  if (timeout < 1) throw new ConfigError('POPGUARD_STORE_TIMEOUT_MS', 'must be at least 1')
+
+  if (production && e.POPGUARD_API_KEYS === undefined) throw new ConfigError('POPGUARD_API_KEYS', 'required when NODE_ENV=production')
+  if (production && e.POPGUARD_POLICY_FILE === undefined) throw new ConfigError('POPGUARD_POLICY_FILE', 'required when NODE_ENV=production')
+  if (production && e.POPGUARD_LOG_KEY === undefined) throw new ConfigError('POPGUARD_LOG_KEY', 'required when NODE_ENV=production')
+  let apiKeys: ApiKey[]
+  try {
+    apiKeys = parseApiKeys(e.POPGUARD_API_KEYS ?? DEV_API_KEYS)
+  } catch (err) {
+    throw new ConfigError('POPGUARD_API_KEYS', (err as Error).message)
+  }
+  if (apiKeys.length === 0) throw new ConfigError('POPGUARD_API_KEYS', 'no keys given')
+
+  const clusterNodes = e.REDIS_CLUSTER_NODES === undefined ? undefined : parseClusterNodes(e.REDIS_CLUSTER_NODES)
+  if (clusterNodes?.some((n) => n.port < 1 || n.port > 65535) === true) throw new ConfigError('REDIS_CLUSTER_NODES', 'ports must be 1-65535')
+  const redis = clusterNodes !== undefined
+    ? { clusterNodes, commandTimeoutMs: timeout }
+    : e.REDIS_URL !== undefined ? { url: e.REDIS_URL, commandTimeoutMs: timeout } : null
+
+  return {
+    port,
+    host: e.HOST ?? '0.0.0.0',
+    production,
+    redis,
+    policyFile: e.POPGUARD_POLICY_FILE ?? null,
+    apiKeys,
+    devKeys: e.POPGUARD_API_KEYS === undefined,
+    logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
+    logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,
+    logLevel: e.LOG_LEVEL ?? 'info'
+  }
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { CompiledPolicy } from '../policy/compile.js'
+import { StoreUnavailableError, type Store } from '../store/store.js'
+import { InvalidTimezoneError } from '../errors.js'
+import { userTag } from './codes.js'
+import { fallbackVerdicts } from './fallback.js'
+import { cohortOf } from './holdout.js'
+import { planDecision, type DecideInput } from './plan.js'
+import { isValidTimeZone } from './time.js'
+import type { Cohort, DecisionPlan, Reason, Verdict } from './types.js'
+
+export interface CandidateAnswer {
+  campaignId: string
+  allowed: boolean
+  reason: Reason
+  capId?: string
+  retryAfterSeconds?: number
+  enforced?: false
+}
+
+export interface DecideAnswer {
+  decisionId: string
+  show: { campaignId: string } | null
+  candidates: CandidateAnswer[]
+  policyVersion: number
+  mode: 'enforce' | 'shadow'
+  cohort: Cohort
+}
+
+/** What observers (metrics, reports) learn of each decision. */
+export interface DecisionRecord {
+  answer: DecideAnswer
+  placement: string
+  classes: ('critical' | 'service' | 'marketing' | 'unknown')[]
+  degraded: boolean
+  replayed: boolean
+  seconds: number
+}
+
+type Echo = [version: number, mode: DecideAnswer['mode'], cohort: Cohort]
+
+export interface DecisionServiceOptions {
+  store: Store
+  policy: () => CompiledPolicy
+  logger: FastifyBaseLogger
+  pseudonym: (userId: string) => string
+  clock: () => number
+}
+
+function answerOf (input: DecideInput, winner: number, verdicts: Verdict[], decisionId: string, echo: Echo): DecideAnswer {
+  const candidates = input.candidates.map(({ campaignId }, i): CandidateAnswer => {
+    const v = verdicts[i] ?? { reason: 'degraded' }
+    const a: CandidateAnswer = { campaignId, allowed: i === winner, reason: v.reason }
+    if (v.capId !== undefined) a.capId = v.capId
+    if (v.retryMs !== undefined) a.retryAfterSeconds = Math.max(1, Math.ceil(v.retryMs / 1000))
+    if (v.unenforced === true) a.enforced = false
+    return a
+  })
+  const shown = input.candidates[winner]
+  return {
+    decisionId,
+    show: shown === undefined ? null : { campaignId: shown.campaignId },
+    candidates,
+    policyVersion: echo[0],
+    mode: echo[1],
+    cohort: echo[2]
+  }
+}
+
+export class DecisionService {
+  private readonly observers: ((r: DecisionRecord) => void)[] = []
+
+  constructor (private readonly opts: DecisionServiceOptions) {}
+
+  onDecision (observer: (r: DecisionRecord) => void): void {
+    this.observers.push(observer)
+  }
+
+  async decide (input: DecideInput): Promise<DecideAnswer> {
+    const started = performance.now()
+    const policy = this.opts.policy()
+    const timezone = input.context?.timezone ?? policy.defaultTimezone
+    if (!isValidTimeZone(timezone)) throw new InvalidTimezoneError(timezone)
+
+    const cohort = cohortOf(input.userId, policy.holdout)
+    const echo: Echo = [policy.version, policy.mode, cohort]
+    const plan = planDecision(input, policy, timezone, {
+      now: this.opts.clock(),
+      decisionId: randomUUID(),
+      enforce: policy.mode === 'enforce' && cohort === 'treated',
+      echo: JSON.stringify(echo)
+    })
+
+    const { answer, degraded, replayed } = await this.run(input, plan, policy, echo)
+    const record: DecisionRecord = {
+      answer,
+      placement: input.placement,
+      classes: input.candidates.map((c) => policy.campaigns.get(c.campaignId)?.class ?? 'unknown'),
+      degraded,
+      replayed,
+      seconds: (performance.now() - started) / 1000
+    }
+    this.log(input, record)
+    for (const observe of this.observers) observe(record)
+    return answer
+  }
+
+  private async run (input: DecideInput, plan: DecisionPlan, policy: CompiledPolicy, echo: Echo) {
+    try {
+      const outcome = await this.opts.store.decide(userTag(input.userId), plan)
+      const firstEcho = outcome.replayed ? JSON.parse(outcome.echo) as Echo : echo
+      return { answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho), degraded: false, replayed: outcome.replayed }
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err
+      this.opts.logger.warn({ err: { message: err.message } }, 'store unavailable: answering by onStoreFailure')
+      const { winner, verdicts } = fallbackVerdicts(plan, policy)
+      return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false }
+    }
+  }
+
+  private log (input: DecideInput, r: DecisionRecord): void {
+    const a = r.answer
+    this.opts.logger.info({
+      event: 'decision',
+      decisionId: a.decisionId,
+      user: this.opts.pseudonym(input.userId),
+      placement: input.placement,
+      shown: a.show?.campaignId ?? null,
+      candidates: a.candidates.map((c) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced })),
+      policyVersion: a.policyVersion,
+      mode: a.mode,
+      cohort: a.cohort,
+      degraded: r.degraded,
+      replayed: r.replayed,
+      latencyMs: Math.round(r.seconds * 1e6) / 1000
+    }, 'decision')
+  }
+}

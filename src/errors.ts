@@ -1,0 +1,37 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error a client can see, with its HTTP status and the `error` code of the
+ * one error shape `{error, message, details?}`. A suppressed pop-up is never an error.
+ */
+export const ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  500: 'internal_error',
+  503: 'unavailable'
+}
+
+export interface FieldDetail { path: string, message: string }
+
+export const InvalidTimezoneError = createError<[string]>('POPGUARD_INVALID_TIMEZONE', 'context.timezone: unknown time zone "%s"', 400)
+export const UnauthorizedError = createError('POPGUARD_UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)', 401)
+export const ForbiddenError = createError<[string]>('POPGUARD_FORBIDDEN', 'this API key lacks the "%s" scope', 403)
+export const NotFoundError = createError<[string]>('POPGUARD_NOT_FOUND', '%s', 404)
+export const UnavailableError = createError<[string]>('POPGUARD_UNAVAILABLE', '%s', 503)
+
+/** A 400 that names the fields at fault. */
+export class ValidationError extends Error {
+  readonly statusCode = 400
+  constructor (message: string, readonly details: FieldDetail[]) {
+    super(message)
+    this.name = 'ValidationError'
+  }
+}

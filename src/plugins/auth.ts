@@ -1,0 +1,49 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ApiKey, Scope } from '../config/api-keys.js'
+import { ForbiddenError, UnauthorizedError } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope an API key needs for this route; routes without one are public (health, metrics). */
+    scope?: Scope
+  }
+  interface FastifyRequest {
+    /** The key that authenticated the request: its name goes into audit records. */
+    apiKey: ApiKey | null
+  }
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+
+/** Finds the key whose secret matches, comparing every key in constant time. */
+function keyFinder (keys: readonly ApiKey[]): (presented: string) => ApiKey | null {
+  const known = keys.map((k) => ({ key: k, hash: digest(k.secret) }))
+  return (presented) => {
+    const hash = digest(presented)
+    let found: ApiKey | null = null
+    for (const k of known) if (timingSafeEqual(k.hash, hash)) found = k.key
+    return found
+  }
+}
+
+function bearer (request: FastifyRequest): string | null {
+  const header = request.headers.authorization
+  if (header === undefined) return null
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  return match?.[1] ?? null
+}
+
+export function useApiKeys (app: FastifyInstance, keys: readonly ApiKey[]): void {
+  const find = keyFinder(keys)
+  app.decorateRequest('apiKey', null)
+  app.addHook('onRequest', async (request) => {
+    const scope = request.routeOptions.config.scope
+    if (scope === undefined) return
+    const presented = bearer(request)
+    const key = presented === null ? null : find(presented)
+    if (key === null) throw new UnauthorizedError()
+    if (!key.scopes.has(scope)) throw new ForbiddenError(scope)
+    request.apiKey = key
+  })
+}

@@ -1,0 +1,110 @@
+import type { Campaign, CampaignClass, Policy } from './schema.js'
+import { durationMs } from './duration.js'
+import { nameCode } from '../decision/codes.js'
+
+export interface CompiledCap {
+  id: string
+  per: 'user' | 'category' | 'campaign' | 'placement'
+  limit: number
+  /** Rolling window length in ms, or null for the user's calendar day. */
+  windowMs: number | null
+  match: { category?: string, campaign?: string, placement?: string }
+  reserve: { slots: number, minPriority: number } | null
+}
+
+export interface CompiledCampaign {
+  id: string
+  class: CampaignClass
+  category: string
+  priority: number
+  status: Campaign['status']
+  startsAtMs: number | null
+  endsAtMs: number | null
+  caps: CompiledCap[]
+  code: string
+  categoryCode: string
+}
+
+export interface CompiledPolicy {
+  version: number
+  document: Policy
+  defaultTimezone: string
+  caps: CompiledCap[]
+  cooldownMs: number
+  quietHours: { startMinute: number, endMinute: number } | null
+  doNotInterrupt: ReadonlySet<string>
+  leaseMs: number
+  unconfirmed: 'count' | 'release'
+  holdout: { percent: number, salt: string } | null
+  mode: Policy['mode']
+  onStoreFailure: Policy['onStoreFailure']
+  /** How far back the impression ledger must reach for every rule; older entries are pruned. */
+  horizonMs: number
+  campaigns: ReadonlyMap<string, CompiledCampaign>
+}
+
+/** Longest local day (a DST fall-back day) plus slack: the reach of a calendarDay cap. */
+const CALENDAR_DAY_REACH_MS = 26 * 3_600_000
+const DEFAULT_LEASE = '10m'
+
+function minuteOfDay (clock: string): number {
+  const [h, m] = clock.split(':').map(Number)
+  return (h ?? 0) * 60 + (m ?? 0)
+}
+
+export function compileCap (cap: Policy['caps'][number]): CompiledCap {
+  return {
+    id: cap.id,
+    per: cap.per,
+    limit: cap.limit,
+    windowMs: cap.window === 'calendarDay' ? null : durationMs(cap.window),
+    match: cap.match ?? {},
+    reserve: cap.reserve ?? null
+  }
+}
+
+export function compileCampaign (c: Campaign): CompiledCampaign {
+  return {
+    id: c.id,
+    class: c.class,
+    category: c.category,
+    priority: c.priority,
+    status: c.status,
+    startsAtMs: c.startsAt === null ? null : Date.parse(c.startsAt),
+    endsAtMs: c.endsAt === null ? null : Date.parse(c.endsAt),
+    caps: c.caps.map(compileCap),
+    code: nameCode('campaign', c.id),
+    categoryCode: nameCode('category', c.category)
+  }
+}
+
+function capReach (cap: CompiledCap): number {
+  return cap.windowMs ?? CALENDAR_DAY_REACH_MS
+}
+
+export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], version: number): CompiledPolicy {
+  const compiledCampaigns = new Map(campaigns.map((c) => [c.id, compileCampaign(c)]))
+  const caps = policy.caps.map(compileCap)
+  const cooldownMs = policy.cooldown === undefined ? 0 : durationMs(policy.cooldown)
+  const leaseMs = durationMs(policy.reservation?.lease ?? DEFAULT_LEASE)
+  const allCaps = [...caps, ...[...compiledCampaigns.values()].flatMap((c) => c.caps)]
+  const horizonMs = Math.max(cooldownMs, leaseMs, ...allCaps.map(capReach))
+  return {
+    version,
+    document: policy,
+    defaultTimezone: policy.defaultTimezone,
+    caps,
+    cooldownMs,
+    quietHours: policy.quietHours === undefined
+      ? null
+      : { startMinute: minuteOfDay(policy.quietHours.start), endMinute: minuteOfDay(policy.quietHours.end) },
+    doNotInterrupt: new Set(policy.doNotInterrupt ?? []),
+    leaseMs,
+    unconfirmed: policy.reservation?.unconfirmed ?? 'count',
+    holdout: policy.holdout !== undefined && policy.holdout.percent > 0 ? policy.holdout : null,
+    mode: policy.mode,
+    onStoreFailure: policy.onStoreFailure,
+    horizonMs,
+    campaigns: compiledCampaigns
+  }
+}

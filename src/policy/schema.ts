@@ -1,0 +1,86 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/** `30s`, `10m`, `1h`, `7d`: a whole number and a unit. */
+export const Duration = Type.String({
+  pattern: '^[1-9][0-9]{0,5}(s|m|h|d)$',
+  description: 'A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`.'
+})
+
+export const ClockTime = Type.String({
+  pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+  description: 'A local time of day, `HH:MM`, 24-hour clock.'
+})
+
+export const CapMatch = Type.Object({
+  category: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  campaign: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  placement: Type.Optional(Type.String({ minLength: 1, maxLength: 64 }))
+}, { additionalProperties: false, description: 'Narrows a cap to the impressions and candidates that match every field given.' })
+
+export const Cap = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }),
+  per: Type.Union([Type.Literal('user'), Type.Literal('category'), Type.Literal('campaign'), Type.Literal('placement')], {
+    description: '`user`: all marketing pop-ups of the user; otherwise counted per category, campaign or placement.'
+  }),
+  limit: Type.Integer({ minimum: 0, maximum: 1000 }),
+  window: Type.Union([Duration, Type.Literal('calendarDay')], {
+    description: 'A rolling window (`1h`, `1d`, `7d`, `30d`) or `calendarDay` in the user\'s time zone.'
+  }),
+  match: Type.Optional(CapMatch),
+  reserve: Type.Optional(Type.Object({
+    slots: Type.Integer({ minimum: 0, maximum: 1000 }),
+    minPriority: Type.Integer({ minimum: 0, maximum: 100 })
+  }, { additionalProperties: false, description: 'The last `slots` of the cap are kept for campaigns of at least `minPriority`.' }))
+}, { additionalProperties: false })
+
+export const StoreFailureAnswer = Type.Union([Type.Literal('allow'), Type.Literal('suppress')])
+
+export const Policy = Type.Object({
+  defaultTimezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone used when a request names none.' }),
+  caps: Type.Array(Cap, { maxItems: 50 }),
+  cooldown: Type.Optional(Duration),
+  quietHours: Type.Optional(Type.Object({ start: ClockTime, end: ClockTime }, { additionalProperties: false })),
+  doNotInterrupt: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 })),
+  fatigue: Type.Optional(Type.Object({
+    dismissals: Type.Integer({ minimum: 1, maximum: 100 }),
+    within: Duration,
+    backoff: Duration
+  }, { additionalProperties: false })),
+  reservation: Type.Optional(Type.Object({
+    lease: Duration,
+    unconfirmed: Type.Union([Type.Literal('count'), Type.Literal('release')])
+  }, { additionalProperties: false })),
+  holdout: Type.Optional(Type.Object({
+    percent: Type.Number({ minimum: 0, maximum: 50 }),
+    salt: Type.String({ minLength: 1, maxLength: 64 })
+  }, { additionalProperties: false })),
+  mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow')]),
+  onStoreFailure: Type.Object({
+    marketing: StoreFailureAnswer,
+    service: StoreFailureAnswer,
+    critical: StoreFailureAnswer
+  }, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'Policy' })
+export type Policy = Static<typeof Policy>
+
+export const CampaignClass = Type.Union([Type.Literal('critical'), Type.Literal('service'), Type.Literal('marketing')])
+export type CampaignClass = Static<typeof CampaignClass>
+
+export const Campaign = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  class: CampaignClass,
+  category: Type.String({ minLength: 1, maxLength: 64 }),
+  priority: Type.Integer({ minimum: 0, maximum: 100 }),
+  status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('suspended')]),
+  startsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  endsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  caps: Type.Array(Cap, { maxItems: 20 })
+}, { additionalProperties: false, $id: 'Campaign' })
+export type Campaign = Static<typeof Campaign>
+
+export const PolicyFile = Type.Object({
+  policy: Policy,
+  campaigns: Type.Array(Campaign, { maxItems: 10000 })
+}, { additionalProperties: false })
+export type PolicyFile = Static<typeof PolicyFile>

@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DecideAnswer, DecideBody } from '../schemas/decide.js'
+import { errorResponses } from '../schemas/common.js'
+
+const decideRoute: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/decide', {
+    bodyLimit: 64 * 1024,
+    config: { scope: 'client' },
+    schema: {
+      operationId: 'decide',
+      tags: ['decisions'],
+      summary: 'Decide which one of the candidates to show, if any',
+      description: 'Checks every rule for every candidate and reserves the impression of the one shown, atomically. ' +
+        'A suppressed candidate is a normal answer with its reason, never an error.',
+      security: [{ apiKey: [] }],
+      body: DecideBody,
+      response: { 200: DecideAnswer, ...errorResponses(400, 401, 403, 413, 415) }
+    }
+  }, async (request) => app.decisions.decide(request.body))
+}
+export default decideRoute

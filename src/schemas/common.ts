@@ -1,0 +1,18 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+export const ErrorBody = Type.Object({
+  error: Type.String({ description: 'A stable machine-readable code, e.g. `bad_request`, `unauthorized`.' }),
+  message: Type.String({ description: 'What went wrong, for a person.' }),
+  details: Type.Optional(Type.Array(Type.Object({
+    path: Type.String({ description: 'JSON pointer of the field at fault, e.g. `/candidates/0/campaignId`.' }),
+    message: Type.String()
+  })))
+}, { $id: 'Error', description: 'The one error shape of every 4xx and 5xx answer.' })
+export type ErrorBody = Static<typeof ErrorBody>
+
+/** Error responses a route declares besides its success answer. */
+export function errorResponses<S extends number> (...statuses: S[]): Record<S, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as Record<S, typeof ErrorBody>
+}
+
+export const UserId = Type.String({ minLength: 1, maxLength: 256, description: 'The platform\'s user id. Never logged raw; hashed into Redis keys.' })

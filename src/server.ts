@@ -1,0 +1,76 @@
+import { pino } from 'pino'
+import { buildApp, EXAMPLE_POLICY_FILE } from './app.js'
+import { ConfigError, loadConfig, type AppConfig } from './config/config.js'
+import { PolicyFileError } from './policy/load-file.js'
+
+function createLogger (level: string) {
+  return pino({
+    level,
+    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {})
+  })
+}
+
+function sayWhatRuns (log: ReturnType<typeof createLogger>, config: AppConfig): void {
+  if (config.redis === null) {
+    log.warn('REDIS_URL is not set: using the IN-MEMORY store. State is lost on restart and NOT shared: run ONE instance only.')
+  }
+  if (config.devKeys) log.warn('POPGUARD_API_KEYS is not set: the development keys from the README are accepted.')
+  if (config.policyFile === null) log.warn({ file: EXAMPLE_POLICY_FILE }, 'POPGUARD_POLICY_FILE is not set: using the example policy.')
+  if (config.logKeyIsDefault) log.warn('POPGUARD_LOG_KEY is not set: log pseudonyms use a development key.')
+}
+
+async function main (): Promise<void> {
+  let config: AppConfig
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`popguard: configuration error: ${err.message}\n`)
+      process.exit(78)
+    }
+    throw err
+  }
+  const log = createLogger(config.logLevel)
+  sayWhatRuns(log, config)
+
+  let app: Awaited<ReturnType<typeof buildApp>>
+  try {
+    app = await buildApp(config, { logger: log })
+  } catch (err) {
+    if (err instanceof PolicyFileError) {
+      log.fatal(err.message)
+      process.exit(78)
+    }
+    throw err
+  }
+
+  let closing = false
+  const shutdown = (signal: string): void => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
+    const force = setTimeout(() => {
+      log.error('shutdown took longer than 10 s: exiting')
+      process.exit(1)
+    }, 10_000)
+    force.unref()
+    app.close().then(() => {
+      log.info('closed')
+      process.exit(0)
+    }, (err: unknown) => {
+      log.error({ err }, 'error while closing')
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+
+  await app.listen({ port: config.port, host: config.host })
+  log.info({ store: app.store.kind, policyVersion: app.policy.current.version }, 'popguard is listening')
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`popguard: failed to start: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

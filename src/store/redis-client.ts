@@ -1,0 +1,35 @@
+import { Redis, Cluster, type RedisOptions } from 'ioredis'
+
+export interface RedisTarget {
+  url?: string
+  clusterNodes?: { host: string, port: number }[]
+  /** Deadline of one command, ms. */
+  commandTimeoutMs: number
+}
+
+export type RedisClient = Redis | Cluster
+
+/**
+ * A client for the decision path: no offline queue (a command either goes now or
+ * fails now), nothing re-sent after a reconnect (a timed-out decision may already
+ * have run), reconnects forever in the background.
+ */
+export function createRedisClient (target: RedisTarget): RedisClient {
+  const options: RedisOptions = {
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: target.commandTimeoutMs,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 50, 1000)
+  }
+  if (target.clusterNodes !== undefined && target.clusterNodes.length > 0) {
+    return new Cluster(target.clusterNodes, {
+      enableOfflineQueue: false,
+      redisOptions: options,
+      clusterRetryStrategy: (times) => Math.min(times * 100, 2000)
+    })
+  }
+  if (target.url === undefined) throw new Error('a Redis URL or cluster nodes are required')
+  return new Redis(target.url, options)
+}

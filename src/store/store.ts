@@ -1,0 +1,25 @@
+import type { DecisionPlan, StoreOutcome } from '../decision/types.js'
+
+/**
+ * Everything popguard keeps per user sits behind this interface: Redis in
+ * production, memory for a single development instance. Both implement the same
+ * rules (src/decision/evaluate.ts and src/store/lua/decide.lua).
+ */
+export interface Store {
+  readonly kind: 'memory' | 'redis' | 'redis-cluster'
+  /** Runs the stateful rules and records the impression in one atomic step. */
+  decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome>
+  /** Waits (at most timeoutMs) for the first connection; false when it did not come. Never throws. */
+  waitUntilReady (timeoutMs: number): Promise<boolean>
+  /** Resolves when the store answers. */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+/** The store did not answer in time or at all; the caller falls back to the policy's onStoreFailure. */
+export class StoreUnavailableError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StoreUnavailableError'
+  }
+}

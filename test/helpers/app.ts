@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { inject } from 'vitest'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type AppConfig } from '../../src/config/config.js'
+import type { Campaign, Policy, PolicyFile } from '../../src/policy/schema.js'
+import { MemoryStore } from '../../src/store/memory-store.js'
+import { createRedisClient } from '../../src/store/redis-client.js'
+import { RedisStore } from '../../src/store/redis-store.js'
+import type { Store } from '../../src/store/store.js'
+
+export const STORE_KINDS = ['memory', 'redis'] as const
+export type StoreKind = typeof STORE_KINDS[number]
+
+export const CLIENT_KEY = 'dev-client-key'
+export const AUTH = { authorization: `Bearer ${CLIENT_KEY}` }
+
+export function policy (over: Partial<Policy> = {}): Policy {
+  return {
+    defaultTimezone: 'UTC',
+    caps: [],
+    mode: 'enforce',
+    onStoreFailure: { marketing: 'suppress', service: 'allow', critical: 'allow' },
+    ...over
+  }
+}
+
+export function campaign (id: string, over: Partial<Campaign> = {}): Campaign {
+  return { id, name: id, class: 'marketing', category: 'promo', priority: 50, status: 'active', startsAt: null, endsAt: null, caps: [], ...over }
+}
+
+/** A clock the test moves by hand for rules that span hours or days. */
+export class TestClock {
+  constructor (public ms = Date.parse('2026-06-01T12:00:00Z')) {}
+  readonly now = (): number => this.ms
+  advance (ms: number): void { this.ms += ms }
+}
+
+/** A unique key prefix per app, so tests share one Redis without flushing it. */
+export const uniquePrefix = (): string => `pg:test:${randomUUID().slice(0, 8)}:`
+
+export function testConfig (over: Partial<AppConfig> = {}): AppConfig {
+  return { ...loadConfig({ LOG_LEVEL: 'silent' }), ...over }
+}
+
+export function redisStore (prefix: string, url = inject('redisUrl'), timeoutMs = 200): RedisStore {
+  return new RedisStore(createRedisClient({ url, commandTimeoutMs: timeoutMs }), { keyPrefix: prefix, onConnectionError: () => {} })
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  store: Store
+  prefix: string
+  decide (body: Record<string, unknown>): Promise<{ status: number, body: any }>
+  close (): Promise<void>
+}
+
+export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?: TestClock, prefix?: string, logger?: any } = {}): Promise<TestApp> {
+  const prefix = opts.prefix ?? uniquePrefix()
+  const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix)
+  const app = await buildApp(testConfig(), { policy: file, store, clock: opts.clock?.now, logger: opts.logger })
+  return {
+    app,
+    store,
+    prefix,
+    async decide (body) {
+      const res = await app.inject({ method: 'POST', url: '/v1/decide', headers: AUTH, payload: body })
+      return { status: res.statusCode, body: res.json() }
+    },
+    close: () => app.close()
+  }
+}
+
+/** A plain client for looking at the keyspace in assertions. */
+export function rawRedis (): Redis {
+  return new Redis(inject('redisUrl'))
+}
