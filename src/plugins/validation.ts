@@ -1,6 +1,21 @@
-import { Ajv } from 'ajv'
+import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifyInstance } from 'fastify'
+
+const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, strict: false })
+const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false })
+for (const ajv of [strict, coercing]) addFormats.default(ajv)
+
+// Schemas are module constants: compiled once per process, not once per app (tests build hundreds).
+const compiled = { strict: new WeakMap<object, ValidateFunction>(), coercing: new WeakMap<object, ValidateFunction>() }
+function compile (kind: 'strict' | 'coercing', schema: object): ValidateFunction {
+  let fn = compiled[kind].get(schema)
+  if (fn === undefined) {
+    fn = (kind === 'strict' ? strict : coercing).compile(schema)
+    compiled[kind].set(schema, fn)
+  }
+  return fn
+}
 
 /**
  * Bodies are checked strictly: unknown properties and wrong types are errors, never
@@ -8,9 +23,5 @@ import type { FastifyInstance } from 'fastify'
  * are coerced to the declared types.
  */
 export function useStrictValidation (app: FastifyInstance): void {
-  const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, strict: false })
-  const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false })
-  for (const ajv of [strict, coercing]) addFormats.default(ajv)
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema))
+  app.setValidatorCompiler(({ schema, httpPart }) => compile(httpPart === 'body' ? 'strict' : 'coercing', schema))
 }
