@@ -45,9 +45,14 @@ export const CampaignIdParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', description: 'The campaign id.' })
 })
 
+export const PenaltyView = Type.Object({
+  ...Penalty.properties,
+  inForce: Type.Boolean({ description: 'false once `until` has passed.' })
+})
+
 export const CampaignView = Type.Object({
   campaign: Campaign,
-  penalty: Type.Union([Type.Intersect([Penalty, Type.Object({ inForce: Type.Boolean({ description: 'false once `until` has passed.' }) })]), Type.Null()]),
+  penalty: Type.Union([PenaltyView, Type.Null()], { description: 'The compliance penalty, if any (kept after `until` passes, with `inForce: false`).' }),
   effectiveStatus: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('suspended')], {
     description: '`suspended` while a suspension penalty is in force, else the campaign\'s own status.'
   }),
