@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { UnavailableError } from '../errors.js'
 import { KEY_PREFIX } from '../store/keys.js'
 import type { RedisTarget } from '../store/redis-client.js'
 import {
@@ -69,7 +70,7 @@ export class RedisGovernanceStore implements GovernanceStore {
   }
 
   async read (table: GovTable, id: string): Promise<string | null> {
-    return await this.client.hget(this.keys[table], id)
+    return await this.call(() => this.client.hget(this.keys[table], id))
   }
 
   async commit (change: GovCommit): Promise<boolean> {
@@ -82,15 +83,15 @@ export class RedisGovernanceStore implements GovernanceStore {
       hc: HISTORY_CAP,
       c: k.channel
     })
-    const revision = await (this.client as unknown as ScriptedClient)
-      .pgGovCommit(k.revision, k.policy, k.campaigns, k.penalties, k.audit, k.history, argv)
+    const revision = await this.call(() => (this.client as unknown as ScriptedClient)
+      .pgGovCommit(k.revision, k.policy, k.campaigns, k.penalties, k.audit, k.history, argv))
     return revision >= 0
   }
 
   async snapshot (): Promise<GovSnapshot> {
     const k = this.keys
-    const replies = await this.client.multi()
-      .get(k.revision).hget(k.policy, POLICY_FIELD).hgetall(k.campaigns).hgetall(k.penalties).exec()
+    const replies = await this.call(() => this.client.multi()
+      .get(k.revision).hget(k.policy, POLICY_FIELD).hgetall(k.campaigns).hgetall(k.penalties).exec())
     if (replies === null) throw new Error('governance snapshot aborted')
     const failed = replies.find(([err]) => err !== null)?.[0]
     if (failed !== undefined && failed !== null) throw failed
@@ -105,15 +106,15 @@ export class RedisGovernanceStore implements GovernanceStore {
   }
 
   async revision (): Promise<number> {
-    return Number(await this.client.get(this.keys.revision) ?? 0)
+    return Number(await this.call(() => this.client.get(this.keys.revision)) ?? 0)
   }
 
   async audit (offset: number, limit: number): Promise<Page<AuditEntry>> {
-    return await page<AuditEntry>(this.client, this.keys.audit, offset, limit)
+    return await this.call(() => page<AuditEntry>(this.client, this.keys.audit, offset, limit))
   }
 
   async history (offset: number, limit: number): Promise<Page<PolicyHistoryEntry>> {
-    return await page<PolicyHistoryEntry>(this.client, this.keys.history, offset, limit)
+    return await this.call(() => page<PolicyHistoryEntry>(this.client, this.keys.history, offset, limit))
   }
 
   /** Subscribes on a connection of its own: a subscribed ioredis connection runs no other command. */
@@ -132,6 +133,15 @@ export class RedisGovernanceStore implements GovernanceStore {
   async close (): Promise<void> {
     this.subscriber?.disconnect()
     this.client.disconnect()
+  }
+
+  /** A failed store call answers 503, never 500: the store is down, not the service broken. */
+  private async call<T> (fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw new UnavailableError(`governance store: ${(err as Error).message}`)
+    }
   }
 
   private reportErrors (client: Redis | Cluster): void {

@@ -21,8 +21,9 @@ export interface CampaignView extends StoredCampaign {
 
 export interface CampaignFilter { status?: Campaign['status'], category?: string, offset: number, limit: number }
 
-/** Compare-and-set attempts before a write gives up under contention. */
-const ATTEMPTS = 5
+/** Compare-and-set attempts before a write gives up under contention, with a short random pause between. */
+const ATTEMPTS = 8
+const MAX_PAUSE_MS = 25
 
 function invalid (what: string, errors: FieldError[]): ValidationError {
   return new ValidationError(`invalid ${what}: ${errors[0]?.path ?? '/'}: ${errors[0]?.message ?? 'is invalid'}`, errors)
@@ -187,6 +188,7 @@ export class GovernanceService {
         await this.reload()
         return result
       }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * MAX_PAUSE_MS))
     }
     throw new ConflictError('too many concurrent changes to the same record: try again')
   }

@@ -63,11 +63,11 @@ export interface TestApp {
   close (): Promise<void>
 }
 
-export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?: TestClock, prefix?: string, logger?: any } = {}): Promise<TestApp> {
+export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?: TestClock, prefix?: string, logger?: any, config?: Partial<AppConfig> } = {}): Promise<TestApp> {
   const prefix = opts.prefix ?? uniquePrefix()
   const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix)
   const governance = kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix)
-  const app = await buildApp(testConfig(), { policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger })
+  const app = await buildApp(testConfig(opts.config), { policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger })
   return {
     app,
     store,
