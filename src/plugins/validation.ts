@@ -11,7 +11,10 @@ const compiled = { strict: new WeakMap<object, ValidateFunction>(), coercing: ne
 function compile (kind: 'strict' | 'coercing', schema: object): ValidateFunction {
   let fn = compiled[kind].get(schema)
   if (fn === undefined) {
-    fn = (kind === 'strict' ? strict : coercing).compile(schema)
+    const ajv = kind === 'strict' ? strict : coercing
+    // A copy of a schema with an $id already compiled (a new object per app) reuses it: Ajv refuses the id twice.
+    const id = (schema as { $id?: unknown }).$id
+    fn = (typeof id === 'string' ? ajv.getSchema(id) : undefined) ?? ajv.compile(schema)
     compiled[kind].set(schema, fn)
   }
   return fn
