@@ -189,7 +189,7 @@ describe.each(STORE_KINDS)('governance admin API (%s store)', (kind) => {
 
   it('ends a penalty with `until` by itself, on time, with no further write', async () => {
     await start()
-    const until = new Date(Date.now() + 1200).toISOString()
+    const until = new Date(Date.now() + 1500).toISOString()
     expect((await admin(t, 'POST', '/v1/campaigns/spring/penalties', { action: 'suspend', reason: 'cool off', until })).status).toBe(200)
     expect((await decideFresh(t, ['spring'])).candidates[0].reason).toBe('campaign_inactive')
     await sleep(Date.parse(until) - Date.now() + 50)
