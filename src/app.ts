@@ -7,9 +7,13 @@ import { DecisionService } from './decision/service.js'
 import type { GovernanceStore } from './governance/governance-store.js'
 import { DEFAULT_CHECK_EVERY_MS } from './governance/policy-sync.js'
 import { createGovernanceStore, useGovernance } from './governance/setup.js'
+import { EventService } from './events/event-service.js'
 import { pseudonymizer } from './log/pseudonym.js'
+import { Metrics } from './metrics/metrics.js'
 import { useApiKeys } from './plugins/auth.js'
 import { useErrorShape } from './plugins/errors.js'
+import { useMetrics } from './plugins/metrics.js'
+import { useOpenApi } from './plugins/openapi.js'
 import { useStrictValidation } from './plugins/validation.js'
 import { loadPolicyFile } from './policy/load-file.js'
 import { PolicyState } from './policy/policy-state.js'
@@ -17,12 +21,15 @@ import type { PolicyFile } from './policy/schema.js'
 import auditRoute from './routes/audit.js'
 import campaignRoutes from './routes/campaigns.js'
 import decideRoute from './routes/decide.js'
+import eventRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
 import policyRoutes from './routes/policy.js'
+import userRoutes from './routes/users.js'
 import { MemoryStore } from './store/memory-store.js'
 import { createRedisClient } from './store/redis-client.js'
 import { RedisStore } from './store/redis-store.js'
 import type { Store } from './store/store.js'
+import { UserService } from './users/user-service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +37,8 @@ declare module 'fastify' {
     store: Store
     policy: PolicyState
     decisions: DecisionService
+    events: EventService
+    users: UserService
   }
 }
 
@@ -53,13 +62,17 @@ export interface BuildOptions {
   governance?: GovernanceStore
 }
 
-function createStore (config: AppConfig, log: FastifyBaseLogger): Store {
+function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
   if (config.redis === null) return new MemoryStore()
   const client = createRedisClient(config.redis)
   return new RedisStore(client, {
     ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
     onConnectionError: (err) => log.warn({ err: { message: err.message } }, 'redis connection error'),
-    onBreakerChange: (state) => log.warn({ state }, 'store circuit breaker changed')
+    onBreakerChange: (state) => {
+      log.warn({ state }, 'store circuit breaker changed')
+      metrics.breakerChanged(state)
+    },
+    onCall: metrics.storeCall
   })
 }
 
@@ -83,9 +96,11 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   useStrictValidation(app)
   useErrorShape(app)
   useApiKeys(app, config.apiKeys)
+  await useOpenApi(app)
 
+  const metrics = new Metrics()
   const file = await initialPolicy(config, opts.policy)
-  const store = opts.store ?? createStore(config, app.log)
+  const store = opts.store ?? createStore(config, app.log, metrics)
   if (!await store.waitUntilReady(STORE_CONNECT_WAIT_MS)) {
     app.log.warn('store not reachable yet: starting anyway, not ready; decisions follow onStoreFailure until it answers')
   }
@@ -107,13 +122,18 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     pseudonym: pseudonymizer(config.logKey),
     clock: opts.clock ?? Date.now
   }))
+  app.decorate('events', new EventService({ store, policy: () => app.policy.current, logger: app.log, clock: opts.clock ?? Date.now }))
+  app.decorate('users', new UserService({ store, logger: app.log, pseudonym: pseudonymizer(config.logKey), clock: opts.clock ?? Date.now }))
   app.addHook('onClose', async () => { await store.close() })
+  await useMetrics(app, metrics)
 
   await app.register(healthRoutes)
   await app.register(decideRoute)
   await app.register(policyRoutes)
   await app.register(campaignRoutes)
   await app.register(auditRoute)
+  await app.register(eventRoutes)
+  await app.register(userRoutes)
   await app.ready()
   return app
 }

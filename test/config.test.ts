@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config/config.js'
+import { loadPolicyFile } from '../src/policy/load-file.js'
+import { EXAMPLE_POLICY_FILE } from '../src/app.js'
+
+describe('configuration from the environment', () => {
+  it('has safe development defaults: port 3000, in-memory store, development keys', () => {
+    const c = loadConfig({})
+    expect(c.port).toBe(3000)
+    expect(c.redis).toBeNull()
+    expect(c.devKeys).toBe(true)
+    expect(c.apiKeys.map((k) => k.name)).toContain('dev-client')
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ REDIS_CLUSTER_NODES: 'a:1,b' }, 'REDIS_CLUSTER_NODES'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ POPGUARD_API_KEYS: 'svc:client:short' }, 'POPGUARD_API_KEYS'],
+    [{ POPGUARD_API_KEYS: 'svc:root:a-long-enough-secret' }, 'POPGUARD_API_KEYS'],
+    [{ POPGUARD_LOG_KEY: 'short' }, 'POPGUARD_LOG_KEY'],
+    [{ NODE_ENV: 'production', POPGUARD_POLICY_FILE: 'p.json', POPGUARD_LOG_KEY: 'x'.repeat(32) }, 'POPGUARD_API_KEYS'],
+    [{ NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_LOG_KEY: 'x'.repeat(32) }, 'POPGUARD_POLICY_FILE'],
+    [{ NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_POLICY_FILE: 'p.json' }, 'POPGUARD_LOG_KEY']
+  ])('stops on %o naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`))
+  })
+
+  it('reads keys, scopes, Redis and cluster nodes', () => {
+    const c = loadConfig({ POPGUARD_API_KEYS: 'app:client+preferences:secret-one-1234, ops:admin:secret-two-1234', REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' })
+    expect(c.apiKeys.map((k) => [k.name, [...k.scopes]])).toEqual([['app', ['client', 'preferences']], ['ops', ['admin']]])
+    expect(c.redis?.clusterNodes).toEqual([{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }])
+  })
+})
+
+describe('the policy file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'popguard-policy-'))
+  const write = (name: string, text: string): string => {
+    const path = join(dir, name)
+    writeFileSync(path, text)
+    return path
+  }
+
+  it('loads the shipped example', async () => {
+    const file = await loadPolicyFile(EXAMPLE_POLICY_FILE)
+    expect(file.campaigns.length).toBeGreaterThan(3)
+  })
+
+  it('loads YAML too', async () => {
+    const path = write('p.yaml', [
+      'policy:', '  defaultTimezone: Europe/Berlin', '  caps: [{id: daily, per: user, limit: 3, window: 1d}]', '  mode: enforce',
+      '  onStoreFailure: {marketing: suppress, service: allow, critical: allow}',
+      'campaigns:', '  - {id: a, name: A, class: marketing, category: promo, priority: 5, status: active, startsAt: null, endsAt: null, caps: []}'
+    ].join('\n'))
+    const file = await loadPolicyFile(path)
+    expect(file.policy.caps[0]?.id).toBe('daily')
+  })
+
+  it.each([
+    ['a wrong window', { caps: [{ id: 'd', per: 'user', limit: 3, window: '1 day' }] }, '/policy/caps/0/window'],
+    ['an unknown time zone', { defaultTimezone: 'Moon/Base' }, '/policy/defaultTimezone'],
+    ['an unknown field', { colour: 'red' }, '/policy/colour'],
+    ['duplicate cap ids', { caps: [{ id: 'd', per: 'user', limit: 1, window: '1d' }, { id: 'd', per: 'user', limit: 2, window: '1d' }] }, '/policy/caps/1/id']
+  ])('names the path of %s', async (_name, change, path) => {
+    const example = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(EXAMPLE_POLICY_FILE, 'utf8')))
+    const bad = { ...example, policy: { ...example.policy, ...change } }
+    await expect(loadPolicyFile(write(`bad-${path.replaceAll('/', '_')}.json`, JSON.stringify(bad)))).rejects.toThrow(path)
+  })
+
+  it('names a campaign that ends before it starts', async () => {
+    const example = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(EXAMPLE_POLICY_FILE, 'utf8')))
+    example.campaigns[0].startsAt = '2026-05-01T00:00:00Z'
+    example.campaigns[0].endsAt = '2026-04-01T00:00:00Z'
+    await expect(loadPolicyFile(write('ends.json', JSON.stringify(example)))).rejects.toThrow('/campaigns/0/endsAt')
+  })
+})
