@@ -86,6 +86,8 @@ describe('governance across instances (redis)', () => {
       await redis.publish(`${prefix}{gov}:changed`, String(await redis.incr(`${prefix}{gov}:rev`)))
       await timeUntil(async () => a.app.policy.rejectedRecords >= 2)
       expect(a.app.policy.lastRejection?.record).toMatch(/^(policy|campaign:spring)$/)
+      const metrics = (await a.app.inject('/metrics')).body
+      expect(metrics).toMatch(/^popguard_policy_rejected_records_total [1-9]/m)
       const answer = await decideFresh(a, ['spring'])
       expect(answer.policyVersion).toBe(1)
       expect(answer.show).toEqual({ campaignId: 'spring' })
