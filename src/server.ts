@@ -1,17 +1,10 @@
-import { pino } from 'pino'
+import type { Logger } from 'pino'
 import { buildApp, EXAMPLE_POLICY_FILE } from './app.js'
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js'
+import { createServerLogger } from './log/logger.js'
 import { PolicyFileError } from './policy/load-file.js'
 
-function createLogger (level: string) {
-  return pino({
-    level,
-    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
-    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {})
-  })
-}
-
-function sayWhatRuns (log: ReturnType<typeof createLogger>, config: AppConfig): void {
+function sayWhatRuns (log: Logger, config: AppConfig): void {
   if (config.redis === null) {
     log.warn('REDIS_URL is not set: using the IN-MEMORY store. State is lost on restart and NOT shared: run ONE instance only.')
   }
@@ -31,7 +24,11 @@ async function main (): Promise<void> {
     }
     throw err
   }
-  const log = createLogger(config.logLevel)
+  const { log, flush } = createServerLogger(config.logLevel)
+  const exit = (code: number): never => {
+    flush()
+    process.exit(code)
+  }
   sayWhatRuns(log, config)
 
   let app: Awaited<ReturnType<typeof buildApp>>
@@ -40,7 +37,7 @@ async function main (): Promise<void> {
   } catch (err) {
     if (err instanceof PolicyFileError) {
       log.fatal(err.message)
-      process.exit(78)
+      exit(78)
     }
     throw err
   }
@@ -52,15 +49,15 @@ async function main (): Promise<void> {
     log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
     const force = setTimeout(() => {
       log.error('shutdown took longer than 10 s: exiting')
-      process.exit(1)
+      exit(1)
     }, 10_000)
     force.unref()
     app.close().then(() => {
       log.info('closed')
-      process.exit(0)
+      exit(0)
     }, (err: unknown) => {
       log.error({ err }, 'error while closing')
-      process.exit(1)
+      exit(1)
     })
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))

@@ -3,6 +3,7 @@ import { Cluster, type Redis } from 'ioredis'
 import type { DecisionPlan, Reason, StoreOutcome, Verdict } from '../decision/types.js'
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js'
 import type { EventBatch, EventOutcome } from '../events/types.js'
+import { encodePlan } from './plan-wire.js'
 import { KEY_PREFIX, knownUserKeys, userKeyPattern, userKeys } from './keys.js'
 import type { RedisClient } from './redis-client.js'
 import { StoreUnavailableError, type Store } from './store.js'
@@ -78,7 +79,7 @@ export class RedisStore implements Store {
   async decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome> {
     const [ledger, prefs, fatigue, reply] = userKeys(this.prefix, userTag, plan.requestId)
     const [replayed, json] = await this.call('decide', () =>
-      (this.client as unknown as ScriptedClient).pgDecide(ledger, prefs, fatigue, reply, JSON.stringify(plan)))
+      (this.client as unknown as ScriptedClient).pgDecide(ledger, prefs, fatigue, reply, encodePlan(plan)))
     const o = JSON.parse(json) as LuaOutcome
     return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: replayed === 1 }
   }

@@ -6,12 +6,26 @@
   KEYS[2]  preferences hash: marketing=off, snooze=<ms>, cat:<name>=off
   KEYS[3]  fatigue hash: b:<campaign code>=<backoff until ms>, x:<campaign code>=1 (complained)
   KEYS[4]  idempotency record for the request id (string), used only when plan.requestId ~= ''
-  ARGV[1]  the plan as JSON (DecisionPlan in src/decision/types.ts)
+  ARGV[1]  the plan, positional JSON (src/store/plan-wire.ts; DecisionPlan in src/decision/types.ts):
+           [now, decisionId, nonce, requestId, enforce 0|1, plc, horizonMs, ledgerTtlMs, leaseMs,
+            releaseUnconfirmed 0|1, cooldownMs, idempotencyTtlMs, echo, caps, candidates]
+           caps: {{id, limit, since, resetAt, windowMs, cmp, cat, plc}, ...}, each distinct cap once
+           candidates: {{cls, pri, cmp, cat, catName, final, gate, gateRetryMs, {cap index, ...}}, ...}
 
   Returns  {replayed (0|1), outcome JSON}; outcome = {d = decision id, w = winner index (0-based, -1 for none),
            v = {{reason, capId or '', retryMs or -1, unenforced 0|1}, ...}, e = echo}
 ]]
-local plan = cjson.decode(ARGV[1])
+local w = cjson.decode(ARGV[1])
+local plan = {now = w[1], decisionId = w[2], nonce = w[3], requestId = w[4], enforce = w[5] == 1, plc = w[6],
+  horizonMs = w[7], ledgerTtlMs = w[8], leaseMs = w[9], releaseUnconfirmed = w[10] == 1, cooldownMs = w[11],
+  idempotencyTtlMs = w[12], echo = w[13], candidates = {}}
+local allCaps = w[14]
+for i, a in ipairs(w[15]) do
+  local caps = {}
+  for j, k in ipairs(a[9]) do caps[j] = allCaps[k] end
+  plan.candidates[i] = {cls = a[1], pri = a[2], cmp = a[3], cat = a[4], catName = a[5], final = a[6], gate = a[7],
+    gateRetryMs = a[8], caps = caps}
+end
 local now = plan.now
 
 if plan.requestId ~= '' then
@@ -69,19 +83,20 @@ if #fatigueFields > 0 then
 end
 
 local function capVerdict(cap)
+  local id, limit, since, resetAt, windowMs, cmp, cat, plc = unpack(cap)
   local counted = {}
   for _, i in ipairs(ledger) do
-    if i.cls == 'm' and i.ts >= cap.since and (cap.cmp == '' or i.cmp == cap.cmp)
-      and (cap.cat == '' or i.cat == cap.cat) and (cap.plc == '' or i.plc == cap.plc) then
+    if i.cls == 'm' and i.ts >= since and (cmp == '' or i.cmp == cmp)
+      and (cat == '' or i.cat == cat) and (plc == '' or i.plc == plc) then
       counted[#counted + 1] = i.ts
     end
   end
-  if #counted < cap.limit then return nil end
+  if #counted < limit then return nil end
   table.sort(counted)
-  if cap.resetAt > 0 then return {'cap_exceeded', cap.id, cap.resetAt - now} end
-  local leaving = counted[#counted - cap.limit + 1]
-  if leaving then return {'cap_exceeded', cap.id, leaving + cap.windowMs - now} end
-  return {'cap_exceeded', cap.id, -1}
+  if resetAt > 0 then return {'cap_exceeded', id, resetAt - now} end
+  local leaving = counted[#counted - limit + 1]
+  if leaving then return {'cap_exceeded', id, leaving + windowMs - now} end
+  return {'cap_exceeded', id, -1}
 end
 
 local function consentVerdict(c)
