@@ -13,6 +13,9 @@ import { PolicyState } from './policy/policy-state.js'
 import type { PolicyFile } from './policy/schema.js'
 import decideRoute from './routes/decide.js'
 import healthRoutes from './routes/health.js'
+import reportRoutes from './routes/reports.js'
+import { createReportStore, useReports } from './reports/setup.js'
+import type { ReportStore } from './reports/report-store.js'
 import { MemoryStore } from './store/memory-store.js'
 import { createRedisClient } from './store/redis-client.js'
 import { RedisStore } from './store/redis-store.js'
@@ -43,6 +46,8 @@ export interface BuildOptions {
   store?: Store
   /** The decision clock (tests that span days); Date.now otherwise. */
   clock?: () => number
+  /** A report store to use instead of the configured one (tests); the app closes it on close. */
+  reportStore?: ReportStore
 }
 
 function createStore (config: AppConfig, log: FastifyBaseLogger): Store {
@@ -92,9 +97,11 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     clock: opts.clock ?? Date.now
   }))
   app.addHook('onClose', async () => { await store.close() })
+  useReports(app, { store: opts.reportStore ?? createReportStore(config), flushEveryMs: config.reports.flushEveryMs, clock: opts.clock ?? Date.now })
 
   await app.register(healthRoutes)
   await app.register(decideRoute)
+  await app.register(reportRoutes)
   await app.ready()
   return app
 }
