@@ -5,8 +5,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './config/config.js'
 import { DecisionService } from './decision/service.js'
 import { pseudonymizer } from './log/pseudonym.js'
+import { Metrics } from './metrics/metrics.js'
 import { useApiKeys } from './plugins/auth.js'
 import { useErrorShape } from './plugins/errors.js'
+import { useMetrics } from './plugins/metrics.js'
+import { useOpenApi } from './plugins/openapi.js'
 import { useStrictValidation } from './plugins/validation.js'
 import { loadPolicyFile } from './policy/load-file.js'
 import { PolicyState } from './policy/policy-state.js'
@@ -50,13 +53,17 @@ export interface BuildOptions {
   reportStore?: ReportStore
 }
 
-function createStore (config: AppConfig, log: FastifyBaseLogger): Store {
+function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
   if (config.redis === null) return new MemoryStore()
   const client = createRedisClient(config.redis)
   return new RedisStore(client, {
     ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
     onConnectionError: (err) => log.warn({ err: { message: err.message } }, 'redis connection error'),
-    onBreakerChange: (state) => log.warn({ state }, 'store circuit breaker changed')
+    onBreakerChange: (state) => {
+      log.warn({ state }, 'store circuit breaker changed')
+      metrics.breakerChanged(state)
+    },
+    onCall: metrics.storeCall
   })
 }
 
@@ -80,9 +87,11 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   useStrictValidation(app)
   useErrorShape(app)
   useApiKeys(app, config.apiKeys)
+  await useOpenApi(app)
 
+  const metrics = new Metrics()
   const file = await initialPolicy(config, opts.policy)
-  const store = opts.store ?? createStore(config, app.log)
+  const store = opts.store ?? createStore(config, app.log, metrics)
   if (!await store.waitUntilReady(STORE_CONNECT_WAIT_MS)) {
     app.log.warn('store not reachable yet: starting anyway, not ready; decisions follow onStoreFailure until it answers')
   }
@@ -97,6 +106,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     clock: opts.clock ?? Date.now
   }))
   app.addHook('onClose', async () => { await store.close() })
+  await useMetrics(app, metrics)
   useReports(app, { store: opts.reportStore ?? createReportStore(config), flushEveryMs: config.reports.flushEveryMs, clock: opts.clock ?? Date.now })
 
   await app.register(healthRoutes)

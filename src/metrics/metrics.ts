@@ -1,0 +1,166 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { DecisionRecord } from '../decision/service.js'
+import type { BreakerState } from '../store/circuit-breaker.js'
+import { boundedLabel } from './bounded-label.js'
+
+/** Decisions take well under a millisecond on a healthy path; the buckets must see that. */
+const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
+const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half_open']
+/** Store operations known today; series for them exist (at zero) from the start, so alerts see them. */
+const STORE_OPS = ['decide', 'ping']
+export const MAX_PLACEMENTS = 50
+
+export interface MetricsSources {
+  policyVersion: () => number
+  /** The store's circuit breaker state, or null for a store without one (memory). */
+  breakerState: () => BreakerState | null
+  storeKind: () => string
+}
+
+/**
+ * Every metric popguard exports, in a registry of its own (never prom-client's global
+ * one: tests build many apps in one process). Labels are bounded: no user or campaign ids.
+ */
+export class Metrics {
+  readonly registry = new Registry()
+  private readonly placement = boundedLabel(MAX_PLACEMENTS)
+  private sources: MetricsSources | null = null
+
+  private readonly decisions = new Counter({
+    name: 'popguard_decisions_total',
+    help: 'Decisions answered, by outcome (shown: a campaign to show; none), mode, cohort and placement (first 50 distinct, then "other").',
+    labelNames: ['outcome', 'mode', 'cohort', 'placement'] as const,
+    registers: [this.registry]
+  })
+
+  private readonly degraded = new Counter({
+    name: 'popguard_decisions_degraded_total',
+    help: 'Decisions answered by the policy\'s onStoreFailure because the store did not answer.',
+    registers: [this.registry]
+  })
+
+  private readonly replayed = new Counter({
+    name: 'popguard_decisions_replayed_total',
+    help: 'Decisions answered from an earlier request with the same requestId (counted once).',
+    registers: [this.registry]
+  })
+
+  private readonly candidates = new Counter({
+    name: 'popguard_candidates_total',
+    help: 'Candidate verdicts, by reason, campaign class, cohort and whether the rule was enforced (false: shadow mode or holdout).',
+    labelNames: ['reason', 'class', 'cohort', 'enforced'] as const,
+    registers: [this.registry]
+  })
+
+  private readonly decisionSeconds = new Histogram({
+    name: 'popguard_decision_duration_seconds',
+    help: 'Time to decide, from the request body checked to the answer ready (store round trip included).',
+    buckets: DECISION_BUCKETS,
+    registers: [this.registry]
+  })
+
+  private readonly httpSeconds = new Histogram({
+    name: 'popguard_http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern (never the raw URL) and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [this.registry]
+  })
+
+  private readonly storeSeconds = new Histogram({
+    name: 'popguard_store_call_duration_seconds',
+    help: 'Round-trip time of store calls, by operation and result (ok, error).',
+    labelNames: ['op', 'result'] as const,
+    buckets: DECISION_BUCKETS,
+    registers: [this.registry]
+  })
+
+  private readonly storeErrors = new Counter({
+    name: 'popguard_store_errors_total',
+    help: 'Store calls that failed (timeout, connection refused, script error), by operation. Calls an open circuit refused are not made and not counted.',
+    labelNames: ['op'] as const,
+    registers: [this.registry]
+  })
+
+  private readonly breakerTransitions = new Counter({
+    name: 'popguard_store_breaker_transitions_total',
+    help: 'Changes of the store circuit breaker, by the state entered.',
+    labelNames: ['state'] as const,
+    registers: [this.registry]
+  })
+
+  constructor () {
+    for (const op of STORE_OPS) this.storeErrors.labels({ op }).inc(0)
+    for (const state of BREAKER_STATES) this.breakerTransitions.labels({ state }).inc(0)
+    const self = this
+    new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_store_breaker_state',
+      help: 'The store circuit breaker: 1 for the state it is in (closed, open, half_open), 0 for the others.',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect () {
+        const now = self.sources?.breakerState() ?? 'closed'
+        for (const state of BREAKER_STATES) this.labels({ state }).set(state === now ? 1 : 0)
+      }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_policy_version',
+      help: 'Version of the policy in force on this instance.',
+      registers: [this.registry],
+      collect () {
+        if (self.sources !== null) this.set(self.sources.policyVersion())
+      }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_store_info',
+      help: 'The kind of store this instance uses (memory, redis, redis-cluster); always 1.',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect () {
+        this.reset()
+        if (self.sources !== null) this.labels({ kind: self.sources.storeKind() }).set(1)
+      }
+    })
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** Where the gauges read their values when scraped; set once the app has them. */
+  readFrom (sources: MetricsSources): void {
+    this.sources = sources
+  }
+
+  readonly decision = (r: DecisionRecord): void => {
+    const { answer } = r
+    this.decisions.inc({
+      outcome: answer.show === null ? 'none' : 'shown',
+      mode: answer.mode,
+      cohort: answer.cohort,
+      placement: this.placement(r.placement)
+    })
+    if (r.degraded) this.degraded.inc()
+    if (r.replayed) this.replayed.inc()
+    answer.candidates.forEach((c, i) => {
+      this.candidates.inc({
+        reason: c.reason,
+        class: r.classes[i] ?? 'unknown',
+        cohort: answer.cohort,
+        enforced: c.enforced === false ? 'false' : 'true'
+      })
+    })
+    this.decisionSeconds.observe(r.seconds)
+  }
+
+  readonly httpRequest = (method: string, route: string, statusCode: number, seconds: number): void => {
+    this.httpSeconds.observe({ method, route, status_code: String(statusCode) }, seconds)
+  }
+
+  readonly storeCall = (op: string, seconds: number, ok: boolean): void => {
+    this.storeSeconds.observe({ op, result: ok ? 'ok' : 'error' }, seconds)
+    if (!ok) this.storeErrors.inc({ op })
+  }
+
+  readonly breakerChanged = (state: BreakerState): void => {
+    this.breakerTransitions.inc({ state })
+  }
+}

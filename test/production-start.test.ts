@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { freePort } from './helpers/redis-server.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const POLICY = fileURLToPath(new URL('../examples/policy.json', import.meta.url))
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  POPGUARD_API_KEYS: 'ops:client:a-long-production-secret',
+  POPGUARD_POLICY_FILE: POLICY,
+  POPGUARD_LOG_KEY: 'a-production-log-key-of-some-length'
+}
+
+// `npx tsx` as a developer runs it; node with the tsx loader when the test signals the server,
+// so SIGTERM reaches the server itself rather than npx.
+type Command = [command: string, args: string[]]
+const VIA_NPX: Command = ['npx', ['--no-install', 'tsx', 'src/server.ts']]
+const DIRECT: Command = [process.execPath, ['--import', 'tsx', 'src/server.ts']]
+
+/**
+ * Starts the real server entry with only the given environment; resolves when it exits (or is
+ * killed after 15 s). Once it says it listens, it gets SIGTERM.
+ */
+async function startServer (env: Record<string, string>, [command, args]: Command = VIA_NPX): Promise<{ code: number | null, output: string }> {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString()
+    if (output.includes('popguard is listening')) child.kill('SIGTERM')
+  })
+  child.stderr.on('data', (d: Buffer) => { output += d.toString() })
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  clearTimeout(killer)
+  return { code, output }
+}
+
+describe('NODE_ENV=production', () => {
+  it('starts with keys, a policy file and a log key (in memory), and exits cleanly on SIGTERM', async () => {
+    const { code, output } = await startServer(PRODUCTION, DIRECT)
+    expect(output).toContain('popguard is listening')
+    expect(code, output).toBe(0)
+  }, 30_000)
+
+  it.concurrent.each(['POPGUARD_API_KEYS', 'POPGUARD_POLICY_FILE', 'POPGUARD_LOG_KEY'] as const)('refuses to start without %s and says so', async (variable) => {
+    const env: Record<string, string> = { ...PRODUCTION }
+    delete env[variable]
+    const { code, output } = await startServer(env)
+    expect(code, output).not.toBe(0)
+    expect(code, 'exited by itself, not killed by the test').not.toBeNull()
+    expect(output).toContain(variable)
+    expect(output).not.toMatch(/\bat .+:\d+:\d+/)
+  }, 30_000)
+})
