@@ -9,6 +9,8 @@ const FLUSH_LUA = readFileSync(new URL('../store/lua/agg-flush.lua', import.meta
 /** A flush id is remembered this long: far longer than any retry of it. */
 const MARKER_LIFE_MS = 7 * DAY_MS
 
+const CONNECT_WAIT_MS = 1000
+
 interface FlushClient {
   pgAggFlush (...args: (string | number)[]): Promise<0 | 1>
 }
@@ -34,7 +36,7 @@ export class RedisReportStore implements ReportStore {
   }
 
   async apply (batch: CountBatch, flushId: string): Promise<void> {
-    if (this.client.status !== 'ready') throw new FlushNotSentError(`report store not connected (${this.client.status})`)
+    if (!await this.connected()) throw new FlushNotSentError(`report store not connected (${this.client.status})`)
     const hashKeys = [...batch.hashes.keys()]
     const userKeys = [...batch.users.keys()]
     const body = {
@@ -53,6 +55,7 @@ export class RedisReportStore implements ReportStore {
   }
 
   async read (days: string[]): Promise<StoredDay[]> {
+    await this.connected()
     const pipeline = this.client.pipeline()
     for (const day of days) {
       pipeline.hgetall(this.base + 'c:' + day)
@@ -74,6 +77,21 @@ export class RedisReportStore implements ReportStore {
       events: toCounts(value(d * 5 + 2) as Record<string, string>),
       users: { treated: value(d * 5 + 3) as number, holdout: value(d * 5 + 4) as number }
     }))
+  }
+
+  /** Waits a little for a connection still being made (a fresh start); false when none came. */
+  private async connected (): Promise<boolean> {
+    if (this.client.status === 'ready') return true
+    return await new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer)
+        this.client.off('ready', onReady)
+        resolve(ok)
+      }
+      const onReady = (): void => done(true)
+      const timer = setTimeout(() => done(false), CONNECT_WAIT_MS)
+      this.client.once('ready', onReady)
+    })
   }
 
   async close (): Promise<void> {
