@@ -16,6 +16,7 @@ import { PolicyState } from './policy/policy-state.js'
 import type { PolicyFile } from './policy/schema.js'
 import decideRoute from './routes/decide.js'
 import healthRoutes from './routes/health.js'
+import reportPageRoutes from './routes/report-page.js'
 import reportRoutes from './routes/reports.js'
 import { createReportStore, useReports } from './reports/setup.js'
 import type { ReportStore } from './reports/report-store.js'
@@ -112,6 +113,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   await app.register(healthRoutes)
   await app.register(decideRoute)
   await app.register(reportRoutes)
+  await app.register(reportPageRoutes)
   await app.ready()
   return app
 }

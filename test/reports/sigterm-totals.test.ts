@@ -64,16 +64,16 @@ function traffic (port: number, workers: number) {
   let answered = 0
   let shown = 0
   let sent = 0
-  let stopped = false
+  const state = { stopped: false }
   const loops = Array.from({ length: workers }, async () => {
-    while (!stopped) {
+    while (!state.stopped) {
       const answer = await decide(port, sent++)
       if (answer === null) return
       answered++
       if (answer === 'shown') shown++
     }
   })
-  return { answered: () => answered, shown: () => shown, stop: async () => { stopped = true; await Promise.all(loops) }, done: Promise.all(loops) }
+  return { answered: () => answered, shown: () => shown, stop: async () => { state.stopped = true; await Promise.all(loops) }, done: Promise.all(loops) }
 }
 
 async function campaignTotals (port: number): Promise<{ requested: number, allowed: number }> {
