@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './config/config.js'
 import { DecisionService } from './decision/service.js'
+import { EventService } from './events/event-service.js'
 import { pseudonymizer } from './log/pseudonym.js'
 import { Metrics } from './metrics/metrics.js'
 import { useApiKeys } from './plugins/auth.js'
@@ -15,15 +16,18 @@ import { loadPolicyFile } from './policy/load-file.js'
 import { PolicyState } from './policy/policy-state.js'
 import type { PolicyFile } from './policy/schema.js'
 import decideRoute from './routes/decide.js'
+import eventRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
 import reportPageRoutes from './routes/report-page.js'
 import reportRoutes from './routes/reports.js'
+import userRoutes from './routes/users.js'
 import { createReportStore, useReports } from './reports/setup.js'
 import type { ReportStore } from './reports/report-store.js'
 import { MemoryStore } from './store/memory-store.js'
 import { createRedisClient } from './store/redis-client.js'
 import { RedisStore } from './store/redis-store.js'
 import type { Store } from './store/store.js'
+import { UserService } from './users/user-service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,6 +35,8 @@ declare module 'fastify' {
     store: Store
     policy: PolicyState
     decisions: DecisionService
+    events: EventService
+    users: UserService
   }
 }
 
@@ -106,12 +112,16 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     pseudonym: pseudonymizer(config.logKey),
     clock: opts.clock ?? Date.now
   }))
+  app.decorate('events', new EventService({ store, policy: () => app.policy.current, logger: app.log, clock: opts.clock ?? Date.now }))
+  app.decorate('users', new UserService({ store, logger: app.log, pseudonym: pseudonymizer(config.logKey), clock: opts.clock ?? Date.now }))
   app.addHook('onClose', async () => { await store.close() })
   await useMetrics(app, metrics)
   useReports(app, { store: opts.reportStore ?? createReportStore(config), flushEveryMs: config.reports.flushEveryMs, clock: opts.clock ?? Date.now })
 
   await app.register(healthRoutes)
   await app.register(decideRoute)
+  await app.register(eventRoutes)
+  await app.register(userRoutes)
   await app.register(reportRoutes)
   await app.register(reportPageRoutes)
   await app.ready()

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
 import type { DecisionPlan, StoreOutcome } from '../src/decision/types.js'
-import type { Store } from '../src/store/store.js'
+import { MemoryStore } from '../src/store/memory-store.js'
 import { AUTH, campaign, policy, testApp, testConfig, type TestApp } from './helpers/app.js'
 
 const decideBody = { userId: 'u-errors', placement: 'home', candidates: [{ campaignId: 'a' }] }
@@ -77,15 +77,10 @@ describe('the one error shape', () => {
 })
 
 /** A store with a bug (not an outage): the kind of failure that must not leak internals. */
-class BrokenStore implements Store {
-  readonly kind = 'memory' as const
-  async decide (_userTag: string, _plan: DecisionPlan): Promise<StoreOutcome> {
+class BrokenStore extends MemoryStore {
+  override async decide (_userTag: string, _plan: DecisionPlan): Promise<StoreOutcome> {
     throw new TypeError('Cannot read properties of undefined (reading \'secret-internal-detail\')')
   }
-
-  async waitUntilReady (): Promise<boolean> { return true }
-  async ping (): Promise<void> {}
-  async close (): Promise<void> {}
 }
 
 describe('an unexpected failure', () => {

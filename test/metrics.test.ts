@@ -27,6 +27,18 @@ describe.each(STORE_KINDS)('metrics (%s store)', (kind) => {
     expect(after.value('popguard_decision_duration_seconds_count')).toBe(2)
   })
 
+  it('counts events by type and outcome', async () => {
+    t = await testApp(kind, capped)
+    const { body } = await ask(t)
+    const event = { decisionId: body.decisionId, userId: 'metrics-user-7f3a', campaignId: 'a', type: 'shown' }
+    const send = () => t!.app.inject({ method: 'POST', url: '/v1/events', headers: AUTH, payload: { events: [event] } })
+    expect((await send()).statusCode).toBe(202)
+    await send()
+    const m = await scrape(t.app)
+    expect(m.value('popguard_events_total', { type: 'shown', outcome: 'accepted' })).toBe(1)
+    expect(m.value('popguard_events_total', { type: 'shown', outcome: 'duplicate' })).toBe(1)
+  })
+
   it('labels rules that were evaluated but not applied (shadow mode) enforced="false"', async () => {
     t = await testApp(kind, { ...capped, policy: { ...capped.policy, mode: 'shadow' } })
     await ask(t)
@@ -65,8 +77,10 @@ describe('metrics labels', () => {
     t = await testApp('memory', { policy: policy(), campaigns: [campaign('a')] })
     await ask(t)
     await t.app.inject('/v1/users/metrics-user-7f3a/preferences')
+    await t.app.inject('/v1/people/metrics-user-7f3a')
     const m = await scrape(t.app)
     expect(m.value('popguard_http_request_duration_seconds_count', { method: 'POST', route: '/v1/decide', status_code: '200' })).toBe(1)
+    expect(m.value('popguard_http_request_duration_seconds_count', { route: '/v1/users/:userId/preferences', status_code: '401' })).toBe(1)
     expect(m.value('popguard_http_request_duration_seconds_count', { route: 'unmatched', status_code: '404' })).toBe(1)
     expect(m.text).not.toContain('metrics-user-7f3a')
   })

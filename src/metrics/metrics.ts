@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { DecisionRecord } from '../decision/service.js'
+import type { EventRecord } from '../events/event-service.js'
 import type { BreakerState } from '../store/circuit-breaker.js'
 import { boundedLabel } from './bounded-label.js'
 
@@ -8,7 +9,7 @@ const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half_open']
 /** Store operations known today; series for them exist (at zero) from the start, so alerts see them. */
-const STORE_OPS = ['decide', 'ping']
+const STORE_OPS = ['decide', 'events', 'read_preferences', 'write_preferences', 'erase', 'ping']
 export const MAX_PLACEMENTS = 50
 
 export interface MetricsSources {
@@ -83,6 +84,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  private readonly events = new Counter({
+    name: 'popguard_events_total',
+    help: 'Client events (shown, discarded, dismissed, clicked, converted, complained), by type and outcome (accepted, duplicate, unknown_decision, ...).',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry]
+  })
+
   private readonly breakerTransitions = new Counter({
     name: 'popguard_store_breaker_transitions_total',
     help: 'Changes of the store circuit breaker, by the state entered.',
@@ -149,6 +157,10 @@ export class Metrics {
       })
     })
     this.decisionSeconds.observe(r.seconds)
+  }
+
+  readonly event = (r: EventRecord): void => {
+    this.events.inc({ type: r.type, outcome: r.outcome })
   }
 
   readonly httpRequest = (method: string, route: string, statusCode: number, seconds: number): void => {

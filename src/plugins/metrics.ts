@@ -17,6 +17,7 @@ export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promi
     storeKind: () => app.store.kind
   })
   app.decisions.onDecision(metrics.decision)
+  app.events.onEvent(metrics.event)
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequest(request.method, request.routeOptions.url ?? UNMATCHED, reply.statusCode, reply.elapsedTime / 1000)

@@ -35,6 +35,8 @@ export interface CompiledPolicy {
   doNotInterrupt: ReadonlySet<string>
   leaseMs: number
   unconfirmed: 'count' | 'release'
+  /** Dismissals of one campaign within withinMs that back it off for backoffMs; null: no dismissal rule. */
+  fatigue: { dismissals: number, withinMs: number, backoffMs: number } | null
   holdout: { percent: number, salt: string } | null
   mode: Policy['mode']
   onStoreFailure: Policy['onStoreFailure']
@@ -101,6 +103,9 @@ export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], v
     doNotInterrupt: new Set(policy.doNotInterrupt ?? []),
     leaseMs,
     unconfirmed: policy.reservation?.unconfirmed ?? 'count',
+    fatigue: policy.fatigue === undefined
+      ? null
+      : { dismissals: policy.fatigue.dismissals, withinMs: durationMs(policy.fatigue.within), backoffMs: durationMs(policy.fatigue.backoff) },
     holdout: policy.holdout !== undefined && policy.holdout.percent > 0 ? policy.holdout : null,
     mode: policy.mode,
     onStoreFailure: policy.onStoreFailure,

@@ -42,6 +42,9 @@ export function useReports (app: FastifyInstance, opts: ReportsOptions): void {
   const userCountError = opts.store instanceof MemoryReportStore ? 0 : HLL_RELATIVE_ERROR
   app.decorate('reports', new ReportsService(counter, flusher, opts.store, () => app.policy.current, userCountError))
   app.decisions.onDecision(counter.observeDecision)
+  app.events.onEvent((e) => {
+    if (e.outcome === 'accepted') counter.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort })
+  })
   flusher.start()
   app.addHook('onClose', async () => {
     await flusher.stop()

@@ -8,3 +8,19 @@ export function userKeys (prefix: string, tag: string, requestId: string): [stri
   const base = `${prefix}{u:${tag}}:`
   return [base + 'l', base + 'p', base + 'f', base + 'q:' + requestId]
 }
+
+/** Every key of one user starts with this. */
+export function userBase (prefix: string, tag: string): string {
+  return `${prefix}{u:${tag}}:`
+}
+
+/** The user's keys an event or an erasure names: ledger, preferences, fatigue, dedupe log. */
+export function knownUserKeys (prefix: string, tag: string): { ledger: string, prefs: string, fatigue: string, events: string } {
+  const base = userBase(prefix, tag)
+  return { ledger: base + 'l', prefs: base + 'p', fatigue: base + 'f', events: base + 'e' }
+}
+
+/** A SCAN MATCH pattern for every key of one user (glob characters in the prefix escaped). */
+export function userKeyPattern (prefix: string, tag: string): string {
+  return userBase(prefix, tag).replace(/[*?[\\]/g, '\\$&') + '*'
+}

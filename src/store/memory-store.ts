@@ -1,18 +1,31 @@
 import { evaluate } from '../decision/evaluate.js'
 import type { DecisionPlan, StoreOutcome } from '../decision/types.js'
-import type { UserState } from '../decision/user-state.js'
+import type { Impression } from '../decision/user-state.js'
+import { applyEvents, type LoggedEvent } from '../events/apply.js'
+import type { EventBatch, EventOutcome } from '../events/types.js'
+import { fatigueForRules, preferencesForRules } from '../users/preferences.js'
 import type { Store } from './store.js'
 
 interface Expiring<T> { value: T, expiresAt: number }
 
+/** One user's state, one entry per Redis key, each with its own lifetime. */
+interface UserKeys {
+  ledger?: Expiring<Impression[]>
+  prefs?: Expiring<Record<string, string>>
+  fatigue?: Expiring<Record<string, string>>
+  log?: Expiring<LoggedEvent[]>
+  replies: Map<string, Expiring<string>>
+}
+
+const isEmpty = (hash: Record<string, string>): boolean => Object.keys(hash).length === 0
+
 /**
  * The embedded store: one process only, nothing survives a restart. It runs the
- * same pure rules as the Lua script, and keeps TTLs like Redis does.
+ * same pure rules as the Lua scripts, and keeps TTLs like Redis does.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
-  private readonly users = new Map<string, Expiring<UserState>>()
-  private readonly replies = new Map<string, Expiring<string>>()
+  private readonly users = new Map<string, UserKeys>()
   private readonly sweeper: NodeJS.Timeout
 
   constructor (private readonly clock: () => number = Date.now) {
@@ -21,19 +34,63 @@ export class MemoryStore implements Store {
   }
 
   async decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome> {
-    const replyKey = userTag + '\0' + plan.requestId
+    const user = this.user(userTag)
     if (plan.requestId !== '') {
-      const prior = this.live(this.replies.get(replyKey))
+      const prior = this.live(user.replies.get(plan.requestId))
       if (prior !== undefined) return { ...JSON.parse(prior) as StoreOutcome, replayed: true }
     }
-    const state = this.live(this.users.get(userTag)) ?? { ledger: [], prefs: null, fatigue: null }
+    const before = this.live(user.ledger) ?? []
+    const state = {
+      ledger: before,
+      prefs: preferencesForRules(this.live(user.prefs)),
+      fatigue: fatigueForRules(this.live(user.fatigue))
+    }
     const { winner, verdicts, ledger } = evaluate(plan, state)
-    this.users.set(userTag, { value: { ...state, ledger }, expiresAt: this.clock() + plan.ledgerTtlMs })
+    // Written only when it changed, as decide.lua does: a decision that shows nothing keeps the TTL.
+    if (winner !== -1 || ledger.length !== before.length) {
+      user.ledger = ledger.length > 0 ? { value: ledger, expiresAt: this.clock() + plan.ledgerTtlMs } : undefined
+    }
     const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false }
     if (plan.requestId !== '') {
-      this.replies.set(replyKey, { value: JSON.stringify(outcome), expiresAt: this.clock() + plan.idempotencyTtlMs })
+      user.replies.set(plan.requestId, { value: JSON.stringify(outcome), expiresAt: this.clock() + plan.idempotencyTtlMs })
     }
     return outcome
+  }
+
+  async readPreferences (userTag: string): Promise<Record<string, string>> {
+    return { ...this.live(this.users.get(userTag)?.prefs) }
+  }
+
+  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void> {
+    this.user(userTag).prefs = isEmpty(hash) ? undefined : { value: { ...hash }, expiresAt: this.clock() + ttlMs }
+  }
+
+  async applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]> {
+    const user = this.user(userTag)
+    const result = applyEvents({
+      ledger: this.live(user.ledger) ?? [],
+      fatigue: this.live(user.fatigue) ?? {},
+      log: this.live(user.log) ?? []
+    }, batch)
+    const now = this.clock()
+    if (result.ledgerChanged && user.ledger !== undefined) {
+      user.ledger = result.ledger.length > 0 ? { value: result.ledger, expiresAt: user.ledger.expiresAt } : undefined
+    }
+    if (result.fatigueChanged) {
+      user.fatigue = isEmpty(result.fatigue) ? undefined : { value: result.fatigue, expiresAt: now + batch.fatigueTtlMs }
+    }
+    if (result.logChanged) {
+      user.log = result.log.length > 0 ? { value: result.log, expiresAt: now + batch.logTtlMs } : undefined
+    }
+    return result.outcomes
+  }
+
+  async erase (userTag: string): Promise<number> {
+    const user = this.users.get(userTag)
+    if (user === undefined) return 0
+    this.users.delete(userTag)
+    const keys: (Expiring<unknown> | undefined)[] = [user.ledger, user.prefs, user.fatigue, user.log, ...user.replies.values()]
+    return keys.filter((e) => this.live(e) !== undefined).length
   }
 
   async waitUntilReady (): Promise<boolean> {
@@ -46,14 +103,28 @@ export class MemoryStore implements Store {
     clearInterval(this.sweeper)
   }
 
+  private user (userTag: string): UserKeys {
+    let user = this.users.get(userTag)
+    if (user === undefined) {
+      user = { replies: new Map() }
+      this.users.set(userTag, user)
+    }
+    return user
+  }
+
   private live<T> (entry: Expiring<T> | undefined): T | undefined {
     return entry !== undefined && entry.expiresAt > this.clock() ? entry.value : undefined
   }
 
   private sweep (): void {
-    const now = this.clock()
-    for (const map of [this.users, this.replies] as Map<string, Expiring<unknown>>[]) {
-      for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key)
+    for (const [tag, user] of this.users) {
+      for (const [id, reply] of user.replies) if (this.live(reply) === undefined) user.replies.delete(id)
+      if (this.live(user.ledger) === undefined) delete user.ledger
+      if (this.live(user.prefs) === undefined) delete user.prefs
+      if (this.live(user.fatigue) === undefined) delete user.fatigue
+      if (this.live(user.log) === undefined) delete user.log
+      if (user.ledger === undefined && user.prefs === undefined && user.fatigue === undefined &&
+        user.log === undefined && user.replies.size === 0) this.users.delete(tag)
     }
   }
 }

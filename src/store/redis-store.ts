@@ -1,17 +1,24 @@
 import { readFileSync } from 'node:fs'
+import { Cluster, type Redis } from 'ioredis'
 import type { DecisionPlan, Reason, StoreOutcome, Verdict } from '../decision/types.js'
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js'
-import { KEY_PREFIX, userKeys } from './keys.js'
+import type { EventBatch, EventOutcome } from '../events/types.js'
+import { KEY_PREFIX, knownUserKeys, userKeyPattern, userKeys } from './keys.js'
 import type { RedisClient } from './redis-client.js'
 import { StoreUnavailableError, type Store } from './store.js'
 
 const DECIDE_LUA = readFileSync(new URL('./lua/decide.lua', import.meta.url), 'utf8')
+const EVENTS_LUA = readFileSync(new URL('./lua/events.lua', import.meta.url), 'utf8')
+const ERASE_LUA = readFileSync(new URL('./lua/erase.lua', import.meta.url), 'utf8')
+const ERASE_SCAN_COUNT = 1000
 
 type LuaVerdict = [Reason, string, number, 0 | 1]
 interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string }
 
 interface ScriptedClient {
   pgDecide (k1: string, k2: string, k3: string, k4: string, plan: string): Promise<[0 | 1, string]>
+  pgEvents (ledger: string, fatigue: string, log: string, batch: string): Promise<EventOutcome[]>
+  pgErase (ledger: string, prefs: string, fatigue: string, log: string): Promise<number>
 }
 
 export interface RedisStoreOptions {
@@ -44,6 +51,8 @@ export class RedisStore implements Store {
     this.prefix = options.keyPrefix ?? KEY_PREFIX
     this.breaker = new CircuitBreaker(options.breakerThreshold ?? 5, options.breakerOpenMs ?? 1000, options.onBreakerChange)
     client.defineCommand('pgDecide', { numberOfKeys: 4, lua: DECIDE_LUA })
+    client.defineCommand('pgEvents', { numberOfKeys: 3, lua: EVENTS_LUA })
+    client.defineCommand('pgErase', { numberOfKeys: 4, lua: ERASE_LUA })
     let lastReport = 0
     client.on('error', (err: Error) => {
       if (Date.now() - lastReport < 1000) return
@@ -74,12 +83,66 @@ export class RedisStore implements Store {
     return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: replayed === 1 }
   }
 
+  async readPreferences (userTag: string): Promise<Record<string, string>> {
+    const { prefs } = knownUserKeys(this.prefix, userTag)
+    return await this.call('read_preferences', () => this.client.hgetall(prefs))
+  }
+
+  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void> {
+    const { prefs } = knownUserKeys(this.prefix, userTag)
+    await this.call('write_preferences', async () => {
+      const tx = this.client.multi().del(prefs)
+      if (Object.keys(hash).length > 0) tx.hset(prefs, hash).pexpire(prefs, ttlMs)
+      const replies = await tx.exec()
+      const failed = replies?.find(([err]) => err !== null)
+      if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('transaction aborted')
+    })
+  }
+
+  async applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]> {
+    const k = knownUserKeys(this.prefix, userTag)
+    return await this.call('events', () => this.scripts.pgEvents(k.ledger, k.fatigue, k.events, JSON.stringify(batch)))
+  }
+
+  /**
+   * The known keys go in one script, so consent and caps vanish at once; a SCAN of the
+   * user's tag on the node that owns its slot then finds what has no known name.
+   */
+  async erase (userTag: string): Promise<number> {
+    const k = knownUserKeys(this.prefix, userTag)
+    let deleted = await this.call('erase', () => this.scripts.pgErase(k.ledger, k.prefs, k.fatigue, k.events))
+    const node = await this.nodeOwning(k.ledger)
+    const pattern = userKeyPattern(this.prefix, userTag)
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.call('erase_scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', ERASE_SCAN_COUNT))
+      if (keys.length > 0) deleted += await this.call('erase', () => this.client.del(...keys))
+      cursor = next
+    } while (cursor !== '0')
+    return deleted
+  }
+
   async ping (): Promise<void> {
     await this.call('ping', () => this.client.ping())
   }
 
   async close (): Promise<void> {
     this.client.disconnect()
+  }
+
+  private get scripts (): ScriptedClient {
+    return this.client as unknown as ScriptedClient
+  }
+
+  /** The connection to SCAN for a key's slot: the client itself, or in a cluster the master owning the slot. */
+  private async nodeOwning (key: string): Promise<Redis> {
+    const client = this.client
+    if (!(client instanceof Cluster)) return client
+    const slot = await this.call('keyslot', () => client.cluster('KEYSLOT', key)) as number
+    const owner = client.slots[slot]?.[0]
+    const node = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner)
+    if (node === undefined) throw new StoreUnavailableError(`no master known for slot ${slot}`)
+    return node
   }
 
   /** One store call under the circuit breaker; every failure becomes StoreUnavailableError. */

@@ -1,4 +1,5 @@
 import type { DecisionPlan, StoreOutcome } from '../decision/types.js'
+import type { EventBatch, EventOutcome } from '../events/types.js'
 
 /**
  * Everything popguard keeps per user sits behind this interface: Redis in
@@ -9,6 +10,14 @@ export interface Store {
   readonly kind: 'memory' | 'redis' | 'redis-cluster'
   /** Runs the stateful rules and records the impression in one atomic step. */
   decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome>
+  /** The user's preferences hash (empty when none were set). */
+  readPreferences (userTag: string): Promise<Record<string, string>>
+  /** Replaces the user's preferences hash whole, with a fresh TTL. */
+  writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void>
+  /** Applies one user's events atomically, in order; one outcome per event. */
+  applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]>
+  /** Removes every key of the user; answers how many there were. */
+  erase (userTag: string): Promise<number>
   /** Waits (at most timeoutMs) for the first connection; false when it did not come. Never throws. */
   waitUntilReady (timeoutMs: number): Promise<boolean>
   /** Resolves when the store answers. */

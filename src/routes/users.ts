@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errorResponses } from '../schemas/common.js'
+import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
+
+const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/users/:userId/preferences', {
+    config: { scope: 'preferences' },
+    schema: {
+      operationId: 'getPreferences',
+      tags: ['users'],
+      summary: 'Read a user\'s marketing preferences',
+      security: [{ apiKey: [] }],
+      params: UserParams,
+      response: { 200: PreferencesAnswer, ...errorResponses(400, 401, 403, 503) }
+    }
+  }, async (request) => app.users.preferences(request.params.userId))
+
+  app.put('/v1/users/:userId/preferences', {
+    bodyLimit: 16 * 1024,
+    config: { scope: 'preferences' },
+    schema: {
+      operationId: 'putPreferences',
+      tags: ['users'],
+      summary: 'Replace a user\'s marketing preferences',
+      description: 'Takes effect on the next decision. Critical messages are never suppressed by preferences; service messages only by their own category.',
+      security: [{ apiKey: [] }],
+      params: UserParams,
+      body: PreferencesBody,
+      response: { 200: PreferencesAnswer, ...errorResponses(400, 401, 403, 413, 415, 503) }
+    }
+  }, async (request) => app.users.setPreferences(request.params.userId, request.body))
+
+  app.delete('/v1/users/:userId', {
+    config: { scope: 'preferences' },
+    schema: {
+      operationId: 'eraseUser',
+      tags: ['users'],
+      summary: 'Erase a user',
+      description: 'Removes every key of the user: impressions, preferences, fatigue, idempotency records. Afterwards the user is as new.',
+      security: [{ apiKey: [] }],
+      params: UserParams,
+      response: { 204: Type.Null({ description: 'Erased (also when nothing was stored).' }), ...errorResponses(400, 401, 403, 503) }
+    }
+  }, async (request, reply) => {
+    await app.users.erase(request.params.userId)
+    return reply.code(204).send(null)
+  })
+}
+export default userRoutes
