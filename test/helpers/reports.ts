@@ -19,6 +19,8 @@ export function reportStore (kind: StoreKind, prefix: string, retentionDays = 40
 export interface ReportApp {
   app: FastifyInstance
   decide (body: Record<string, unknown>): Promise<any>
+  /** Posts client events; resolves to the number accepted. */
+  events (events: Record<string, unknown>[]): Promise<number>
   get (url: string, headers?: Record<string, string>): Promise<{ status: number, body: any, text: string, type: string }>
 }
 
@@ -36,6 +38,11 @@ export async function reportApp (kind: StoreKind, file: PolicyFile, prefix: stri
       const res = await app.inject({ method: 'POST', url: '/v1/decide', headers: AUTH, payload: body })
       if (res.statusCode !== 200) throw new Error(`decide answered ${res.statusCode}: ${res.body}`)
       return res.json()
+    },
+    async events (events) {
+      const res = await app.inject({ method: 'POST', url: '/v1/events', headers: AUTH, payload: { events } })
+      if (res.statusCode !== 202) throw new Error(`events answered ${res.statusCode}: ${res.body}`)
+      return res.json().accepted
     },
     async get (url, headers = REPORTS_AUTH) {
       const res = await app.inject({ method: 'GET', url, headers })

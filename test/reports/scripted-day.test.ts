@@ -40,9 +40,13 @@ describe('a scripted day of traffic across two instances on one Redis', () => {
 
     // Every user asks twice, once on each instance: the first answer shows spring-sale.
     // Treated users then hit the daily cap; holdout users are never suppressed.
+    const firsts: Record<string, string> = {}
+    const seconds: Record<string, string> = {}
     for (const user of [...treated, ...holdout]) {
-      expect((await one.decide({ userId: user, placement: 'home', candidates: pair })).show).toEqual({ campaignId: 'spring-sale' })
-      await two.decide({ userId: user, placement: 'home', candidates: pair })
+      const first = await one.decide({ userId: user, placement: 'home', candidates: pair })
+      expect(first.show).toEqual({ campaignId: 'spring-sale' })
+      firsts[user] = first.decisionId
+      seconds[user] = (await two.decide({ userId: user, placement: 'home', candidates: pair })).decisionId
     }
     // A campaign nobody registered, a service message, and one retried request (counted once).
     await one.decide({ userId: treated[0], placement: 'home', candidates: [{ campaignId: 'made-up' }] })
@@ -50,11 +54,15 @@ describe('a scripted day of traffic across two instances on one Redis', () => {
     const retried = { userId: treated[2], placement: 'feed', candidates: [{ campaignId: 'cashback' }], requestId: 'retry-1' }
     await one.decide(retried)
     expect((await one.decide(retried)).decisionId).toBeDefined()
-    // Confirmed impressions as the events observer reports them: 2 treated, 3 holdout.
-    one.app.reports.recordEvent({ type: 'shown', campaignId: 'spring-sale', cohort: 'treated' })
-    two.app.reports.recordEvent({ type: 'shown', campaignId: 'spring-sale', cohort: 'treated' })
-    for (let i = 0; i < 3; i++) two.app.reports.recordEvent({ type: 'shown', campaignId: 'spring-sale', cohort: 'holdout' })
-    one.app.reports.recordEvent({ type: 'dismissed', campaignId: 'spring-sale', cohort: 'treated' })
+    // Confirmed impressions, on either instance: 2 treated, 3 holdout; one dismissal; one event
+    // sent twice (counted once) and one naming no decision (rejected, not counted).
+    const shown = (user: string, decisionId: string) => ({ decisionId, userId: user, campaignId: 'spring-sale', type: 'shown' })
+    const [t0, t1] = treated as [string, string]
+    const [h0, h1] = holdout as [string, string]
+    expect(await one.events([shown(t0, firsts[t0]!), shown(h0, firsts[h0]!), shown(h0, seconds[h0]!)])).toBe(3)
+    expect(await two.events([shown(t1, firsts[t1]!), shown(h1, firsts[h1]!), shown(t1, firsts[t1]!)])).toBe(2)
+    expect(await two.events([{ decisionId: firsts[t0], userId: t0, campaignId: 'spring-sale', type: 'dismissed' }])).toBe(1)
+    expect(await one.events([shown(t1, '00000000-0000-4000-8000-000000000000')])).toBe(0)
 
     await one.app.reports.flusher.flush()
     await two.app.reports.flusher.flush()
