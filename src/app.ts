@@ -4,6 +4,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './config/config.js'
 import { DecisionService } from './decision/service.js'
+import type { GovernanceStore } from './governance/governance-store.js'
+import { DEFAULT_CHECK_EVERY_MS } from './governance/policy-sync.js'
+import { createGovernanceStore, useGovernance } from './governance/setup.js'
 import { EventService } from './events/event-service.js'
 import { pseudonymizer } from './log/pseudonym.js'
 import { Metrics } from './metrics/metrics.js'
@@ -15,9 +18,12 @@ import { useStrictValidation } from './plugins/validation.js'
 import { loadPolicyFile } from './policy/load-file.js'
 import { PolicyState } from './policy/policy-state.js'
 import type { PolicyFile } from './policy/schema.js'
+import auditRoute from './routes/audit.js'
+import campaignRoutes from './routes/campaigns.js'
 import decideRoute from './routes/decide.js'
 import eventRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
+import policyRoutes from './routes/policy.js'
 import reportPageRoutes from './routes/report-page.js'
 import reportRoutes from './routes/reports.js'
 import userRoutes from './routes/users.js'
@@ -56,6 +62,8 @@ export interface BuildOptions {
   store?: Store
   /** The decision clock (tests that span days); Date.now otherwise. */
   clock?: () => number
+  /** A governance store to use instead of the configured one (tests); the app closes it on close. */
+  governance?: GovernanceStore
   /** A report store to use instead of the configured one (tests); the app closes it on close. */
   reportStore?: ReportStore
 }
@@ -104,7 +112,15 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   }
   app.decorate('config', config)
   app.decorate('store', store)
-  app.decorate('policy', new PolicyState(file.policy, file.campaigns))
+  // Version 0 until the governance store has been read: from then on the store is the source of truth.
+  app.decorate('policy', new PolicyState(file.policy, file.campaigns, 0))
+  await useGovernance(app, {
+    store: opts.governance ?? createGovernanceStore(config, app.log),
+    file,
+    overwrite: config.policyOverwrite,
+    clock: opts.clock ?? Date.now,
+    checkEveryMs: DEFAULT_CHECK_EVERY_MS
+  })
   app.decorate('decisions', new DecisionService({
     store,
     policy: () => app.policy.current,
@@ -120,6 +136,9 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
 
   await app.register(healthRoutes)
   await app.register(decideRoute)
+  await app.register(policyRoutes)
+  await app.register(campaignRoutes)
+  await app.register(auditRoute)
   await app.register(eventRoutes)
   await app.register(userRoutes)
   await app.register(reportRoutes)

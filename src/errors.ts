@@ -35,3 +35,5 @@ export class ValidationError extends Error {
     this.name = 'ValidationError'
   }
 }
+export const PreconditionFailedError = createError<[string]>('POPGUARD_PRECONDITION_FAILED', '%s', 412)
+export const ConflictError = createError<[string]>('POPGUARD_CONFLICT', '%s', 409)

@@ -8,6 +8,7 @@ const Env = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^[^,:]+:[0-9]{1,5}(,[^,:]+:[0-9]{1,5})*$' })),
   POPGUARD_POLICY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  POPGUARD_POLICY_OVERWRITE: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
@@ -27,6 +28,8 @@ export interface AppConfig {
   redis: { url?: string, clusterNodes?: { host: string, port: number }[], commandTimeoutMs: number } | null
   /** null: the example policy shipped in examples/ (development only). */
   policyFile: string | null
+  /** The policy file replaces the stored policy at boot (normally it only seeds an empty store). */
+  policyOverwrite: boolean
   apiKeys: ApiKey[]
   /** True when the development keys of the README are in use. */
   devKeys: boolean
@@ -101,6 +104,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     production,
     redis,
     policyFile: e.POPGUARD_POLICY_FILE ?? null,
+    policyOverwrite: e.POPGUARD_POLICY_OVERWRITE === 'true',
     apiKeys,
     devKeys: e.POPGUARD_API_KEYS === undefined,
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,

@@ -20,8 +20,13 @@ const IDEMPOTENCY_TTL_MS = 10 * 60_000
 /** Spread of ledger expiries, so keys written together do not expire in one wave. */
 const TTL_JITTER_MS = 60_000
 
+/** A penalty applies until its `until` passes: it expires by itself on every instance, with no write. */
+function penaltyInForce (c: CompiledCampaign, action: 'suspend' | 'limit', now: number): boolean {
+  return c.penalty !== null && c.penalty.action === action && (c.penalty.untilMs === null || now < c.penalty.untilMs)
+}
+
 function isActive (c: CompiledCampaign, now: number): boolean {
-  return c.status === 'active' && (c.startsAtMs === null || c.startsAtMs <= now) && (c.endsAtMs === null || now < c.endsAtMs)
+  return c.status === 'active' && !penaltyInForce(c, 'suspend', now) && (c.startsAtMs === null || c.startsAtMs <= now) && (c.endsAtMs === null || now < c.endsAtMs)
 }
 
 function capApplies (cap: CompiledCap, c: CompiledCampaign, placement: string): boolean {
@@ -75,7 +80,8 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
     }
   }
   if (c.class === 'marketing') {
-    candidate.caps = [...policy.caps, ...c.caps]
+    const penaltyCaps = penaltyInForce(c, 'limit', ctx.now) ? c.penalty?.caps ?? [] : []
+    candidate.caps = [...policy.caps, ...c.caps, ...penaltyCaps]
       .filter((cap) => capApplies(cap, c, ctx.placement))
       .map((cap) => planCap(cap, c, ctx, dayBounds))
   }

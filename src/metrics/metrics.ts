@@ -14,6 +14,8 @@ export const MAX_PLACEMENTS = 50
 
 export interface MetricsSources {
   policyVersion: () => number
+  /** Stored governance records refused as invalid since start (the last good value stayed in force). */
+  rejectedPolicyRecords?: () => number
   /** The store's circuit breaker state, or null for a store without one (memory). */
   breakerState: () => BreakerState | null
   storeKind: () => string
@@ -118,6 +120,17 @@ export class Metrics {
       registers: [this.registry],
       collect () {
         if (self.sources !== null) this.set(self.sources.policyVersion())
+      }
+    })
+    let rejectedSeen = 0
+    new Counter({ // eslint-disable-line no-new
+      name: 'popguard_policy_rejected_records_total',
+      help: 'Stored policy, campaign or penalty records refused as invalid on reload; the last good value of each stayed in force.',
+      registers: [this.registry],
+      collect () {
+        const now = self.sources?.rejectedPolicyRecords?.() ?? rejectedSeen
+        if (now > rejectedSeen) this.inc(now - rejectedSeen)
+        rejectedSeen = now
       }
     })
     new Gauge({ // eslint-disable-line no-new

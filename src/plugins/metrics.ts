@@ -13,6 +13,7 @@ const UNMATCHED = 'unmatched'
 export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promise<void> {
   metrics.readFrom({
     policyVersion: () => app.policy.current.version,
+    rejectedPolicyRecords: () => app.policy.rejectedRecords,
     breakerState: () => (app.store as Partial<RedisStore>).breaker?.state ?? null,
     storeKind: () => app.store.kind
   })

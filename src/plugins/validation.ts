@@ -1,6 +1,24 @@
-import { Ajv } from 'ajv'
+import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifyInstance } from 'fastify'
+
+const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, strict: false })
+const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false })
+for (const ajv of [strict, coercing]) addFormats.default(ajv)
+
+// Schemas are module constants: compiled once per process, not once per app (tests build hundreds).
+const compiled = { strict: new WeakMap<object, ValidateFunction>(), coercing: new WeakMap<object, ValidateFunction>() }
+function compile (kind: 'strict' | 'coercing', schema: object): ValidateFunction {
+  let fn = compiled[kind].get(schema)
+  if (fn === undefined) {
+    const ajv = kind === 'strict' ? strict : coercing
+    // A copy of a schema with an $id already compiled (a new object per app) reuses it: Ajv refuses the id twice.
+    const id = (schema as { $id?: unknown }).$id
+    fn = (typeof id === 'string' ? ajv.getSchema(id) : undefined) ?? ajv.compile(schema)
+    compiled[kind].set(schema, fn)
+  }
+  return fn
+}
 
 /**
  * Bodies are checked strictly: unknown properties and wrong types are errors, never
@@ -8,9 +26,5 @@ import type { FastifyInstance } from 'fastify'
  * are coerced to the declared types.
  */
 export function useStrictValidation (app: FastifyInstance): void {
-  const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, strict: false })
-  const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false })
-  for (const ajv of [strict, coercing]) addFormats.default(ajv)
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema))
+  app.setValidatorCompiler(({ schema, httpPart }) => compile(httpPart === 'body' ? 'strict' : 'coercing', schema))
 }

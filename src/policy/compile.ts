@@ -1,4 +1,4 @@
-import type { Campaign, CampaignClass, Policy } from './schema.js'
+import type { Campaign, CampaignClass, Penalty, Policy } from './schema.js'
 import { durationMs } from './duration.js'
 import { nameCode } from '../decision/codes.js'
 
@@ -23,6 +23,14 @@ export interface CompiledCampaign {
   caps: CompiledCap[]
   code: string
   categoryCode: string
+  /** A compliance penalty, in force until `untilMs` (null: until lifted); see penaltyInForce. */
+  penalty: CompiledPenalty | null
+}
+
+export interface CompiledPenalty {
+  action: Penalty['action']
+  untilMs: number | null
+  caps: CompiledCap[]
 }
 
 export interface CompiledPolicy {
@@ -65,7 +73,11 @@ export function compileCap (cap: Policy['caps'][number]): CompiledCap {
   }
 }
 
-export function compileCampaign (c: Campaign): CompiledCampaign {
+function compilePenalty (p: Penalty): CompiledPenalty {
+  return { action: p.action, untilMs: p.until === null ? null : Date.parse(p.until), caps: p.caps.map(compileCap) }
+}
+
+export function compileCampaign (c: Campaign, penalty?: Penalty): CompiledCampaign {
   return {
     id: c.id,
     class: c.class,
@@ -76,7 +88,8 @@ export function compileCampaign (c: Campaign): CompiledCampaign {
     endsAtMs: c.endsAt === null ? null : Date.parse(c.endsAt),
     caps: c.caps.map(compileCap),
     code: nameCode('campaign', c.id),
-    categoryCode: nameCode('category', c.category)
+    categoryCode: nameCode('category', c.category),
+    penalty: penalty === undefined ? null : compilePenalty(penalty)
   }
 }
 
@@ -84,12 +97,13 @@ function capReach (cap: CompiledCap): number {
   return cap.windowMs ?? CALENDAR_DAY_REACH_MS
 }
 
-export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], version: number): CompiledPolicy {
-  const compiledCampaigns = new Map(campaigns.map((c) => [c.id, compileCampaign(c)]))
+export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], version: number,
+  penalties: ReadonlyMap<string, Penalty> = new Map()): CompiledPolicy {
+  const compiledCampaigns = new Map(campaigns.map((c) => [c.id, compileCampaign(c, penalties.get(c.id))]))
   const caps = policy.caps.map(compileCap)
   const cooldownMs = policy.cooldown === undefined ? 0 : durationMs(policy.cooldown)
   const leaseMs = durationMs(policy.reservation?.lease ?? DEFAULT_LEASE)
-  const allCaps = [...caps, ...[...compiledCampaigns.values()].flatMap((c) => c.caps)]
+  const allCaps = [...caps, ...[...compiledCampaigns.values()].flatMap((c) => [...c.caps, ...c.penalty?.caps ?? []])]
   const horizonMs = Math.max(cooldownMs, leaseMs, ...allCaps.map(capReach))
   return {
     version,

@@ -1,5 +1,13 @@
 import { compilePolicy, type CompiledPolicy } from './compile.js'
-import type { Campaign, Policy } from './schema.js'
+import type { Campaign, Penalty, Policy } from './schema.js'
+
+/** Why a stored record was refused when the governance store was read (see src/governance/policy-sync.ts). */
+export interface RecordRejection {
+  at: string
+  /** `policy`, `campaign:<id>` or `penalty:<id>`. */
+  record: string
+  problems: string[]
+}
 
 /**
  * The policy and campaign registry in force on this instance. The decision path
@@ -8,12 +16,25 @@ import type { Campaign, Policy } from './schema.js'
 export class PolicyState {
   current: CompiledPolicy
   readonly loadedAt = Date.now()
+  /** The governance revision `current` was built from; 0 before the store was first read. */
+  revision = 0
+  /**
+   * Stored records refused as invalid since start (each keeps its last good value in force).
+   * For metrics: a counter; `lastRejection` says what and why.
+   */
+  rejectedRecords = 0
+  lastRejection: RecordRejection | null = null
 
   constructor (policy: Policy, campaigns: readonly Campaign[], version = 1) {
     this.current = compilePolicy(policy, campaigns, version)
   }
 
-  replace (policy: Policy, campaigns: readonly Campaign[], version: number): void {
-    this.current = compilePolicy(policy, campaigns, version)
+  replace (policy: Policy, campaigns: readonly Campaign[], version: number, penalties?: ReadonlyMap<string, Penalty>): void {
+    this.current = compilePolicy(policy, campaigns, version, penalties)
+  }
+
+  rejected (rejection: RecordRejection): void {
+    this.rejectedRecords++
+    this.lastRejection = rejection
   }
 }

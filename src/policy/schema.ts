@@ -33,6 +33,8 @@ export const Cap = Type.Object({
   }, { additionalProperties: false, description: 'The last `slots` of the cap are kept for campaigns of at least `minPriority`.' }))
 }, { additionalProperties: false })
 
+export type Cap = Static<typeof Cap>
+
 export const StoreFailureAnswer = Type.Union([Type.Literal('allow'), Type.Literal('suppress')])
 
 export const Policy = Type.Object({
@@ -84,3 +86,18 @@ export const PolicyFile = Type.Object({
   campaigns: Type.Array(Campaign, { maxItems: 10000 })
 }, { additionalProperties: false })
 export type PolicyFile = Static<typeof PolicyFile>
+
+export const PenaltyAction = Type.Union([Type.Literal('suspend'), Type.Literal('limit')], {
+  description: '`suspend`: the campaign decides as `campaign_inactive`; `limit`: its extra `caps` apply.'
+})
+
+/** A compliance penalty on one campaign, kept apart from the campaign so replacing it never lifts the penalty. */
+export const Penalty = Type.Object({
+  action: PenaltyAction,
+  reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why: shown in the audit trail.' }),
+  until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the penalty ends by itself; null: until lifted.' }),
+  caps: Type.Array(Cap, { maxItems: 20, description: 'For `limit`: the stricter caps added to the campaign\'s.' }),
+  at: Type.String({ format: 'date-time', description: 'When it was applied.' }),
+  by: Type.String({ description: 'The API key that applied it.' })
+}, { additionalProperties: false })
+export type Penalty = Static<typeof Penalty>

@@ -1,6 +1,6 @@
 import { FormatRegistry, type TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { Campaign, Policy, PolicyFile } from './schema.js'
+import { Campaign, Penalty, Policy, PolicyFile } from './schema.js'
 import { isValidTimeZone } from '../decision/time.js'
 
 export interface FieldError { path: string, message: string }
@@ -55,6 +55,15 @@ export function campaignErrors (value: unknown, prefix = ''): FieldError[] {
     errors.push({ path: `${prefix}/endsAt`, message: 'must be after startsAt' })
   }
   return [...errors, ...duplicateIds(c.caps, `${prefix}/caps`)]
+}
+
+export function penaltyErrors (value: unknown, prefix = ''): FieldError[] {
+  const errors = shapeErrors(Penalty, value, prefix)
+  if (errors.length > 0) return errors
+  const p = value as Penalty
+  if (p.action === 'limit' && p.caps.length === 0) errors.push({ path: `${prefix}/caps`, message: 'a limit needs at least one cap' })
+  if (p.action === 'suspend' && p.caps.length > 0) errors.push({ path: `${prefix}/caps`, message: 'a suspension takes no caps' })
+  return [...errors, ...duplicateIds(p.caps, `${prefix}/caps`)]
 }
 
 export function policyFileErrors (value: unknown): FieldError[] {

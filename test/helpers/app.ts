@@ -4,6 +4,8 @@ import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type AppConfig } from '../../src/config/config.js'
+import { MemoryGovernanceStore } from '../../src/governance/memory-governance-store.js'
+import { RedisGovernanceStore } from '../../src/governance/redis-governance-store.js'
 import type { Campaign, Policy, PolicyFile } from '../../src/policy/schema.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { createRedisClient } from '../../src/store/redis-client.js'
@@ -48,6 +50,11 @@ export function redisStore (prefix: string, url = inject('redisUrl'), timeoutMs 
   return new RedisStore(createRedisClient({ url, commandTimeoutMs: timeoutMs }), { keyPrefix: prefix, onConnectionError: () => {} })
 }
 
+/** The governance store (policy, campaigns, penalties, audit) under the same prefix as the user store. */
+export function redisGovernance (prefix: string, url = inject('redisUrl')): RedisGovernanceStore {
+  return new RedisGovernanceStore({ url, commandTimeoutMs: 2000 }, { keyPrefix: prefix, onConnectionError: () => {} })
+}
+
 export interface TestApp {
   app: FastifyInstance
   store: Store
@@ -56,10 +63,11 @@ export interface TestApp {
   close (): Promise<void>
 }
 
-export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?: TestClock, prefix?: string, logger?: any } = {}): Promise<TestApp> {
+export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?: TestClock, prefix?: string, logger?: any, config?: Partial<AppConfig> } = {}): Promise<TestApp> {
   const prefix = opts.prefix ?? uniquePrefix()
   const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix)
-  const app = await buildApp(testConfig(), { policy: file, store, clock: opts.clock?.now, logger: opts.logger })
+  const governance = kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix)
+  const app = await buildApp(testConfig(opts.config), { policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger })
   return {
     app,
     store,
