@@ -3,6 +3,8 @@ import type { AppConfig } from '../config/config.js'
 import { createRedisClient } from '../store/redis-client.js'
 import { ReportCounter } from './counter.js'
 import { ReportFlusher } from './flusher.js'
+import type { PenaltyRequest } from '../governance/service.js'
+import { HEALTH_ACTOR } from './health.js'
 import { HLL_RELATIVE_ERROR } from './holdout.js'
 import { MemoryReportStore } from './memory-report-store.js'
 import { RedisReportStore } from './redis-report-store.js'
@@ -38,9 +40,17 @@ export function useReports (app: FastifyInstance, opts: ReportsOptions): void {
     timeZone: () => app.policy.current.defaultTimezone,
     classOf: (id) => app.policy.current.campaigns.get(id)?.class ?? 'unknown'
   })
-  const flusher = new ReportFlusher(counter, opts.store, { everyMs: opts.flushEveryMs, logger: app.log })
+  const flusher = new ReportFlusher(counter, opts.store, {
+    everyMs: opts.flushEveryMs,
+    logger: app.log,
+    afterFlush: async () => {
+      for (const f of await reports.checkHealth()) app.log.warn({ campaignId: f.campaignId, reason: f.reason }, 'campaign health: automatic penalty applied')
+    }
+  })
   const userCountError = opts.store instanceof MemoryReportStore ? 0 : HLL_RELATIVE_ERROR
-  app.decorate('reports', new ReportsService(counter, flusher, opts.store, () => app.policy.current, userCountError))
+  const penalize = async (id: string, penalty: PenaltyRequest): Promise<unknown> => await app.governance.applyPenalty(id, penalty, HEALTH_ACTOR)
+  const reports = new ReportsService(counter, flusher, opts.store, () => app.policy.current, userCountError, opts.clock, penalize)
+  app.decorate('reports', reports)
   app.decisions.onDecision(counter.observeDecision)
   app.events.onEvent((e) => {
     if (e.outcome === 'accepted') counter.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort })

@@ -7,7 +7,8 @@ import { RedisReportStore } from '../../src/reports/redis-report-store.js'
 import type { ReportStore } from '../../src/reports/report-store.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { createRedisClient } from '../../src/store/redis-client.js'
-import { AUTH, redisStore, testConfig, type StoreKind, type TestClock } from './app.js'
+import { MemoryGovernanceStore } from '../../src/governance/memory-governance-store.js'
+import { AUTH, redisGovernance, redisStore, testConfig, type StoreKind, type TestClock } from './app.js'
 
 export const REPORTS_AUTH = { authorization: 'Bearer dev-reports-key' }
 
@@ -30,6 +31,7 @@ export async function reportApp (kind: StoreKind, file: PolicyFile, prefix: stri
     policy: file,
     store: kind === 'memory' ? new MemoryStore(clock?.now) : redisStore(prefix),
     reportStore: reportStore(kind, prefix),
+    governance: kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix),
     clock: clock?.now
   })
   return {

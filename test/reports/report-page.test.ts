@@ -45,6 +45,13 @@ beforeAll(async () => {
     campaigns: campaigns.map((id, i) => campaign(id, { priority: 80 - i * 10, category: id === 'quick-loan' ? 'loans' : 'promo' }))
   }, uniquePrefix(), clock)
   await week()
+  const penalty = await t.app.inject({
+    method: 'POST',
+    url: '/v1/campaigns/quick-loan/penalties',
+    headers: { authorization: 'Bearer dev-admin-key' },
+    payload: { action: 'suspend', reason: 'Aggressive copy: "only today", misleading rate' }
+  })
+  expect(penalty.statusCode).toBeLessThan(300)
   base = await t.app.listen({ port: 0, host: '127.0.0.1' })
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
 }, 60_000)
@@ -84,6 +91,8 @@ describe('the report page in a browser', () => {
     expect(await page.locator('#chart-suppressed rect.bar').count()).toBe(campaigns.length)
     expect(await page.locator('#chart-complaints rect.bar').count()).toBe(1)
     expect(await page.textContent('#chart-complaints')).toContain('quick-loan')
+    expect(await page.locator('#penalties tbody tr').count()).toBe(1)
+    expect(await page.textContent('#penalties tbody')).toContain('Aggressive copy')
     // The key stays in this tab only.
     expect(await page.evaluate('window.sessionStorage.getItem("popguard-reports-key")')).toBe('dev-reports-key')
     expect(await page.evaluate('window.localStorage.length')).toBe(0)

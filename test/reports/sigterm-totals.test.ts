@@ -24,6 +24,8 @@ async function startServer (): Promise<Server> {
       HOST: '127.0.0.1',
       REDIS_URL: inject('redisUrl'),
       POPGUARD_POLICY_FILE: policyFile,
+      // Other tests' servers share this Redis and its policy: ours must be written, not just seeded.
+      POPGUARD_POLICY_OVERWRITE: 'true',
       // Nothing flushes on a timer during the test: the counts reach Redis on shutdown or not at all.
       POPGUARD_REPORTS_FLUSH_MS: '300000',
       LOG_LEVEL: 'warn',
