@@ -12,6 +12,7 @@ const Env = Type.Object({
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_KEY_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
   POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
@@ -38,7 +39,7 @@ export interface AppConfig {
   logLevel: string
   /** Report counts: how often each instance flushes them (ms), and how long Redis keeps them (days). */
   reports: { flushEveryMs: number, retentionDays: number }
-  /** Key prefix in Redis; tests give each file its own. */
+  /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
 }
 
@@ -110,6 +111,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,
     logLevel: e.LOG_LEVEL ?? 'info',
-    reports: { flushEveryMs, retentionDays }
+    reports: { flushEveryMs, retentionDays },
+    ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }

@@ -4,11 +4,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { campaign, policy } from '../helpers/app.js'
+import { campaign, policy, uniquePrefix } from '../helpers/app.js'
 import { freePort } from '../helpers/redis-server.js'
 
-/** A campaign no other test uses, so its report totals are this test's alone on the shared Redis. */
 const CAMPAIGN = `sigterm-${randomUUID().slice(0, 8)}`
+const PREFIX = uniquePrefix()
 const policyFile = join(mkdtempSync(join(tmpdir(), 'popguard-reports-')), 'policy.json')
 writeFileSync(policyFile, JSON.stringify({ policy: policy(), campaigns: [campaign(CAMPAIGN)] }))
 
@@ -24,8 +24,8 @@ async function startServer (): Promise<Server> {
       HOST: '127.0.0.1',
       REDIS_URL: inject('redisUrl'),
       POPGUARD_POLICY_FILE: policyFile,
-      // Other tests' servers share this Redis and its policy: ours must be written, not just seeded.
-      POPGUARD_POLICY_OVERWRITE: 'true',
+      // Other tests' servers share this Redis: a prefix of our own keeps policies and report counts apart.
+      POPGUARD_KEY_PREFIX: PREFIX,
       // Nothing flushes on a timer during the test: the counts reach Redis on shutdown or not at all.
       POPGUARD_REPORTS_FLUSH_MS: '300000',
       LOG_LEVEL: 'warn',
