@@ -17,6 +17,17 @@ describe('local time in IANA zones', () => {
     expect(new Date(autumn.start).toISOString()).toBe('2026-10-24T22:00:00.000Z')
   })
 
+  it('gives the next day once midnight passes, and the earlier day when the clock goes back, in each zone apart', () => {
+    const lateEvening = Date.parse('2026-06-01T15:59:59.999Z') // 23:59:59.999 in Shanghai
+    const day = calendarDayBounds(lateEvening, 'Asia/Shanghai')
+    expect(new Date(day.start).toISOString()).toBe('2026-05-31T16:00:00.000Z')
+    const next = calendarDayBounds(lateEvening + 1, 'Asia/Shanghai')
+    expect(new Date(next.start).toISOString()).toBe('2026-06-01T16:00:00.000Z')
+    expect(new Date(next.end).toISOString()).toBe('2026-06-02T16:00:00.000Z')
+    expect(new Date(calendarDayBounds(lateEvening + 1, 'Europe/Berlin').start).toISOString()).toBe('2026-05-31T22:00:00.000Z')
+    expect(calendarDayBounds(lateEvening, 'Asia/Shanghai').start).toBe(day.start)
+  })
+
   it('counts the seconds left in a quiet window that crosses midnight, and 0 outside it', () => {
     const at = (iso: string) => secondsLeftInWindow(Date.parse(iso), 'UTC', 22 * 60, 8 * 60)
     expect(at('2026-06-01T23:00:00Z')).toBe(9 * 3600)

@@ -36,7 +36,14 @@ function capApplies (cap: CompiledCap, c: CompiledCampaign, placement: string): 
     (m.placement === undefined || m.placement === placement)
 }
 
-interface PlanContext { now: number, placement: string, plc: string, timezone: string }
+interface PlanContext {
+  now: number
+  placement: string
+  plc: string
+  timezone: string
+  /** Seconds left in quiet hours (0: outside), computed once per decision: it needs an Intl call. */
+  quietSecondsLeft: () => number
+}
 
 function planCap (cap: CompiledCap, c: CompiledCampaign, ctx: PlanContext, dayBounds: () => { start: number, end: number }): PlanCap {
   const reserved = cap.reserve !== null && c.priority < cap.reserve.minPriority ? cap.reserve.slots : 0
@@ -73,7 +80,7 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
   if (activity !== undefined && policy.doNotInterrupt.has(activity)) {
     candidate.gate = 'do_not_interrupt'
   } else if (policy.quietHours !== null) {
-    const left = secondsLeftInWindow(ctx.now, ctx.timezone, policy.quietHours.startMinute, policy.quietHours.endMinute)
+    const left = ctx.quietSecondsLeft()
     if (left > 0) {
       candidate.gate = 'quiet_hours'
       candidate.gateRetryMs = left * 1000
@@ -92,7 +99,15 @@ export interface PlanOptions { now: number, decisionId: string, enforce: boolean
 
 /** Builds the store's plan; the time zone must already be known valid. */
 export function planDecision (input: DecideInput, policy: CompiledPolicy, timezone: string, opts: PlanOptions): DecisionPlan {
-  const ctx: PlanContext = { now: opts.now, placement: input.placement, plc: nameCode('placement', input.placement), timezone }
+  let quietLeft: number | undefined
+  const quiet = policy.quietHours
+  const ctx: PlanContext = {
+    now: opts.now,
+    placement: input.placement,
+    plc: nameCode('placement', input.placement),
+    timezone,
+    quietSecondsLeft: () => (quietLeft ??= quiet === null ? 0 : secondsLeftInWindow(opts.now, timezone, quiet.startMinute, quiet.endMinute))
+  }
   let bounds: { start: number, end: number } | undefined
   const dayBounds = (): { start: number, end: number } => (bounds ??= calendarDayBounds(opts.now, timezone))
   return {

@@ -1,0 +1,349 @@
+/**
+ * `npm run bench`: popguard's POST /v1/decide against a bare Fastify + one-EVALSHA
+ * ceiling, side by side in one run, plus Redis commands and bytes per user.
+ * Only ratios measured in the same run mean anything on a shared machine.
+ * docs/benchmark.md explains the method and holds the measured numbers.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { closedLoad, decideBody, pacedLoad, type LoadResult, type Workload } from './lib/load.js'
+import { readOptions, usage, type BenchOptions } from './lib/options.js'
+import { atStop, cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
+import { callsDelta, commandCalls, commandStats, keyCensus, startRedis, usedMemory, type BenchRedis } from './lib/redis.js'
+import { int, latencyLine, median, ms, percentiles, type Percentiles } from './lib/stats.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const POLICY = join(ROOT, 'bench/policy.json')
+const MEMORY_POLICY = join(ROOT, 'bench/policy-memory.json')
+const CLIENT_KEY = 'bench-client-key-0001'
+const AUTH = { authorization: `Bearer ${CLIENT_KEY}` }
+/** Commands decide.lua may issue from inside the script: they share the EVALSHA's round trip. */
+const IN_SCRIPT = new Set(['get', 'set', 'hmget', 'del'])
+const DB = { popguard: 0, memory: 1, ceiling: 2 }
+
+const t0 = performance.now()
+function say (message: string): void {
+  const s = ((performance.now() - t0) / 1000).toFixed(1).padStart(6)
+  process.stdout.write(`[${s}s] ${message}\n`)
+}
+
+interface Target { name: string, url: string }
+
+async function startPopguard (name: string, redisUrl: string, policyFile: string, logLevel: string, logFile: string, extraEnv: Record<string, string> = {}): Promise<Target> {
+  const port = await freePort()
+  const nodeArgs = (process.env.BENCH_POPGUARD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  await startChild(name, process.execPath, [...nodeArgs, join(ROOT, 'dist/src/server.js')], {
+    stdoutFile: logFile,
+    env: {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redisUrl,
+      LOG_LEVEL: logLevel,
+      POPGUARD_POLICY_FILE: policyFile,
+      POPGUARD_API_KEYS: `bench:client:${CLIENT_KEY}`,
+      POPGUARD_LOG_KEY: 'bench-log-key-0123456789',
+      ...extraEnv
+    }
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitForHttp(`${url}/readyz`)
+  return { name, url: `${url}/v1/decide` }
+}
+
+async function startCeiling (redisUrl: string, workload: Workload): Promise<Target> {
+  const port = await freePort()
+  await startChild('ceiling', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/bare-server.ts')], {
+    env: { PORT: String(port), REDIS_URL: redisUrl }
+  })
+  const url = `http://127.0.0.1:${port}/v1/decide`
+  await waitForHttp(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: decideBody(workload) })
+  return { name: 'ceiling', url }
+}
+
+function build (): void {
+  const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
+  if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+}
+
+function fullLoad (t: Target, o: BenchOptions, w: Workload, seconds: number): Promise<LoadResult> {
+  return closedLoad({ url: t.url, headers: AUTH, connections: o.connections, seconds, body: () => decideBody(w) })
+}
+
+function failures (r: LoadResult): string {
+  return r.failed > 0 ? `  (${int(r.failed)} failed!)` : ''
+}
+
+function concat (parts: Float64Array[]): Float64Array {
+  const all = new Float64Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    all.set(p, at)
+    at += p.length
+  }
+  return all
+}
+
+interface LoggedDecisions { latenciesMs: Float64Array, decisions: number, degraded: number }
+
+/** The decision log lines popguard wrote between two offsets of its log file. */
+function readDecisionLog (file: string, from: number, to: number): LoggedDecisions {
+  const fd = openSync(file, 'r')
+  const buf = Buffer.alloc(to - from)
+  readSync(fd, buf, 0, buf.length, from)
+  closeSync(fd)
+  const values: number[] = []
+  let degraded = 0
+  for (const line of buf.toString('utf8').split('\n')) {
+    if (!line.includes('"event":"decision"')) continue
+    try {
+      const entry = JSON.parse(line) as { latencyMs?: number, degraded?: boolean }
+      if (typeof entry.latencyMs === 'number') values.push(entry.latencyMs)
+      if (entry.degraded === true) degraded++
+    } catch { /* a line cut at the offset */ }
+  }
+  return { latenciesMs: Float64Array.from(values), decisions: values.length, degraded }
+}
+
+/** Counts what popguard logged while `work` ran. */
+async function logged<T> (file: string, work: () => Promise<T>): Promise<[T, LoggedDecisions]> {
+  const from = statSync(file).size
+  const result = await work()
+  await new Promise((resolve) => setTimeout(resolve, 300)) // the last lines to reach the file
+  return [result, readDecisionLog(file, from, statSync(file).size)]
+}
+
+/** Degraded answers (store timeouts, open circuit) are cheap and would flatter every number. */
+const degradedCount = { decisions: 0, degraded: 0 }
+function countDegraded (d: LoggedDecisions): string {
+  degradedCount.decisions += d.decisions
+  degradedCount.degraded += d.degraded
+  return d.degraded > 0 ? `  (${int(d.degraded)} of ${int(d.decisions)} decisions DEGRADED: store timeouts)` : ''
+}
+
+/** What one request cost, in CPU and in Redis time: less noisy than throughput on a shared machine. */
+interface Cost { requests: number, serverMs: number, redisMs: number, loadMs: number, scriptUsec: number, scriptCalls: number }
+
+function emptyCost (): Cost {
+  return { requests: 0, serverMs: 0, redisMs: 0, loadMs: 0, scriptUsec: 0, scriptCalls: 0 }
+}
+
+async function costOf (t: Target, redis: BenchRedis, into: Cost, work: () => Promise<LoadResult>): Promise<LoadResult> {
+  const admin = redis.admin(0)
+  const before = { server: cpuMs(t.name), redis: cpuMs('redis-server'), load: process.cpuUsage(), stats: await commandStats(admin) }
+  const r = await work()
+  const stats = await commandStats(admin)
+  into.requests += r.ok + r.failed
+  into.serverMs += cpuMs(t.name) - before.server
+  into.redisMs += cpuMs('redis-server') - before.redis
+  const load = process.cpuUsage(before.load)
+  into.loadMs += (load.user + load.system) / 1000
+  for (const cmd of ['evalsha', 'eval']) {
+    into.scriptUsec += (stats.get(cmd)?.usec ?? 0) - (before.stats.get(cmd)?.usec ?? 0)
+    into.scriptCalls += (stats.get(cmd)?.calls ?? 0) - (before.stats.get(cmd)?.calls ?? 0)
+  }
+  return r
+}
+
+function costLine (name: string, c: Cost): string {
+  const per = (v: number): string => (v / c.requests).toFixed(3)
+  return `CPU per request, ${name}: server ${per(c.serverMs)} ms, redis-server ${per(c.redisMs)} ms, load generator ${per(c.loadMs)} ms; ` +
+    `Redis script time ${(c.scriptUsec / c.scriptCalls).toFixed(1)} us/call`
+}
+
+interface Throughput {
+  ratios: number[], popguardRps: number[], ceilingRps: number[], popguardFull: Percentiles, ceilingFull: Percentiles, costs: Map<string, Cost>
+}
+
+async function throughputRounds (pg: Target, ceiling: Target, logFile: string, redis: BenchRedis, o: BenchOptions, w: Workload): Promise<Throughput> {
+  say(`warm-up: ${o.warmup} s each side, ${o.connections} connections`)
+  for (const t of [ceiling, pg]) {
+    const r = await fullLoad(t, o, w, o.warmup)
+    say(`  warm-up ${t.name}: ${int(r.rps)} req/s${failures(r)}`)
+  }
+  const ratios: number[] = []
+  const pgRps: number[] = []
+  const ceilRps: number[] = []
+  const pgLat: Float64Array[] = []
+  const ceilLat: Float64Array[] = []
+  const costs = new Map([[pg.name, emptyCost()], [ceiling.name, emptyCost()]])
+  for (let round = 1; round <= o.rounds; round++) {
+    // Alternate which side goes first, so a drift in machine load favours neither.
+    const order = round % 2 === 1 ? [ceiling, pg] : [pg, ceiling]
+    const results = new Map<string, LoadResult>()
+    let note = ''
+    for (const t of order) {
+      say(`round ${round}/${o.rounds}: ${t.name} for ${o.seconds} s`)
+      const [r, log] = await logged(logFile, async () => await costOf(t, redis, costs.get(t.name) as Cost, async () => await fullLoad(t, o, w, o.seconds)))
+      results.set(t.name, r)
+      if (t === pg) note = countDegraded(log)
+    }
+    const p = results.get(pg.name) as LoadResult
+    const c = results.get(ceiling.name) as LoadResult
+    ratios.push(p.rps / c.rps)
+    pgRps.push(p.rps)
+    ceilRps.push(c.rps)
+    pgLat.push(p.latenciesMs)
+    ceilLat.push(c.latenciesMs)
+    say(`round ${round}: popguard ${int(p.rps)} req/s${failures(p)}, ceiling ${int(c.rps)} req/s${failures(c)}, ratio ${(p.rps / c.rps).toFixed(3)}${note}`)
+  }
+  return { ratios, popguardRps: pgRps, ceilingRps: ceilRps, popguardFull: percentiles(concat(pgLat)), ceilingFull: percentiles(concat(ceilLat)), costs }
+}
+
+interface HalfLoad { rate: number, client: Percentiles, server: Percentiles, achieved: number, failed: number }
+
+async function halfLoad (pg: Target, logFile: string, rate: number, o: BenchOptions, w: Workload): Promise<HalfLoad> {
+  say(`half load: ${int(rate)} req/s paced for ${o.halfSeconds} s`)
+  const [r, log] = await logged(logFile, async () =>
+    await pacedLoad({ url: pg.url, headers: AUTH, rate, seconds: o.halfSeconds, body: () => decideBody(w), maxSockets: o.connections * 2 }))
+  say(`  half load done: ${int(r.rps)} req/s achieved${failures(r)}${countDegraded(log)}`)
+  return { rate, client: percentiles(r.latenciesMs), server: percentiles(log.latenciesMs), achieved: r.rps, failed: r.failed }
+}
+
+interface Commands { decisions: number, roundTrips: number, total: number, breakdown: string }
+
+async function commandsPerDecision (pg: Target, logFile: string, redis: BenchRedis, o: BenchOptions, w: Workload): Promise<Commands> {
+  say(`Redis commands: a batch of ${int(o.batch)} decides`)
+  const admin = redis.admin(DB.popguard)
+  const before = await commandCalls(admin)
+  const [r, log] = await logged(logFile, async () =>
+    await closedLoad({ url: pg.url, headers: AUTH, connections: o.connections, amount: o.batch, body: () => decideBody(w) }))
+  const note = countDegraded(log)
+  if (note !== '') say(`  ${note.trim()}`)
+  const delta = callsDelta(before, await commandCalls(admin))
+  delta.delete('info') // our own INFO
+  let roundTrips = 0
+  let total = 0
+  for (const [cmd, n] of delta) {
+    total += n
+    if (!IN_SCRIPT.has(cmd)) roundTrips += n
+  }
+  const breakdown = [...delta].sort((a, b) => b[1] - a[1])
+    .map(([cmd, n]) => `${cmd} ${(n / r.ok).toFixed(3)}${IN_SCRIPT.has(cmd) ? ' (in script)' : ''}`).join(', ')
+  return { decisions: r.ok, roundTrips: roundTrips / r.ok, total: total / r.ok, breakdown }
+}
+
+interface Memory { users: number, shown: number, bytesPerUser: number, keysPerUser: number, usedPerUser: number, withoutTtl: string[] }
+
+async function memoryPerUser (redis: BenchRedis, dir: string, o: BenchOptions): Promise<Memory> {
+  say(`memory: ${int(o.memoryUsers)} users x 3 shown impressions (policy without cooldown, caps high)`)
+  // A generous store deadline: this phase counts bytes, and a machine busy elsewhere must not turn impressions into degraded answers.
+  const pg = await startPopguard('popguard-memory', redis.url(DB.memory), MEMORY_POLICY, 'warn', join(dir, 'popguard-memory.log'), { POPGUARD_STORE_TIMEOUT_MS: '2000' })
+  const admin = redis.admin(DB.memory)
+  const usedBefore = await usedMemory(admin)
+  const candidates = [{ campaignId: 'spring-sale' }, { campaignId: 'cashback-weekend' }, { campaignId: 'quick-loan' }]
+  let shown = 0
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < o.memoryUsers) {
+      const userId = `memory-user-${next++}`
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(pg.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...AUTH },
+          body: JSON.stringify({ userId, placement: 'home', candidates })
+        })
+        const answer = await res.json() as { show?: unknown }
+        if (res.ok && answer.show !== null && answer.show !== undefined) shown++
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: 16 }, worker))
+  const usedAfter = await usedMemory(admin)
+  await stopChild('popguard-memory')
+  const census = await keyCensus(admin)
+  return {
+    users: o.memoryUsers,
+    shown,
+    bytesPerUser: census.bytes / o.memoryUsers,
+    keysPerUser: census.keys / o.memoryUsers,
+    usedPerUser: (usedAfter - usedBefore) / o.memoryUsers,
+    withoutTtl: census.withoutTtl
+  }
+}
+
+function verdict (pass: boolean): string {
+  return pass ? 'PASS' : 'FAIL'
+}
+
+async function main (): Promise<void> {
+  const o = readOptions()
+  const policyFile = JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }
+  const w: Workload = { users: o.users, campaignIds: policyFile.campaigns.map((c) => c.id), withRequestId: o.requestId }
+  say(`options: ${JSON.stringify(o)}`)
+  if (!o.skipBuild) {
+    say('building (npm run build)')
+    build()
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'popguard-bench-'))
+  removeOnExit(dir)
+  const redis = await startRedis(dir)
+  atStop(redis.close)
+  say(`redis-server on port ${redis.port} (--save '' --appendonly no), folder ${dir}`)
+  const logFile = join(dir, 'popguard.log')
+  const pg = await startPopguard('popguard', redis.url(DB.popguard), POLICY, 'info', logFile)
+  const ceiling = await startCeiling(redis.url(DB.ceiling), w)
+  say(`popguard (LOG_LEVEL=info, log to a file) at ${pg.url}; ceiling at ${ceiling.url}`)
+
+  const tp = await throughputRounds(pg, ceiling, logFile, redis, o, w)
+  const half = await halfLoad(pg, logFile, median(tp.popguardRps) / 2, o, w)
+  const cmds = await commandsPerDecision(pg, logFile, redis, o, w)
+  say('TTL check: every key written by the load')
+  const loadKeys = await keyCensus(redis.admin(DB.popguard))
+  const mem = await memoryPerUser(redis, dir, o)
+  await stopAll()
+
+  const ratio = median(tp.ratios)
+  const noTtl = loadKeys.withoutTtl.length + mem.withoutTtl.length
+  const lines = [
+    '',
+    '== popguard benchmark ==',
+    `machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}; load: ${int(o.users)} users at random, 3 candidates, ` +
+      `${o.requestId ? 'a requestId on every decide' : 'no requestId'}, ${o.connections} connections, no pipelining`,
+    `throughput per round (popguard / ceiling req/s): ${tp.ratios.map((r, i) => `${int(tp.popguardRps[i] ?? 0)}/${int(tp.ceilingRps[i] ?? 0)} = ${r.toFixed(3)}`).join('; ')}`,
+    `throughput ratio (median of ${tp.ratios.length}): ${ratio.toFixed(3)}  [min ${Math.min(...tp.ratios).toFixed(3)}, max ${Math.max(...tp.ratios).toFixed(3)}]`,
+    costLine('popguard', tp.costs.get(pg.name) as Cost),
+    costLine('ceiling ', tp.costs.get(ceiling.name) as Cost),
+    latencyLine('full load, popguard, client-side', tp.popguardFull),
+    latencyLine('full load, ceiling,  client-side', tp.ceilingFull),
+    latencyLine(`half load (${int(half.rate)} req/s paced), popguard, client-side`, half.client),
+    latencyLine(`half load (${int(half.rate)} req/s paced), popguard, server-side (decision log latencyMs)`, half.server),
+    `Redis commands per decision: ${cmds.roundTrips.toFixed(3)} round trips (${cmds.total.toFixed(3)} counting calls inside the script) over ${int(cmds.decisions)} decides: ${cmds.breakdown}`,
+    `Redis memory: ${int(mem.shown)} of ${int(mem.users * 3)} impressions shown; MEMORY USAGE ${mem.bytesPerUser.toFixed(1)} bytes/user ` +
+      `(${mem.keysPerUser.toFixed(2)} keys/user); INFO used_memory delta ${mem.usedPerUser.toFixed(1)} bytes/user`,
+    `keys without a TTL: ${noTtl} (of ${int(loadKeys.keys)} keys left by the load and the memory phase's keys)` +
+      (noTtl > 0 ? `: e.g. ${[...loadKeys.withoutTtl, ...mem.withoutTtl].slice(0, 3).join(', ')}` : ''),
+    `degraded decisions (store deadline missed, answered by onStoreFailure): ${int(degradedCount.degraded)} of ${int(degradedCount.decisions)} logged`,
+    '',
+    '== targets ==',
+    `${verdict(ratio >= 0.85)}  throughput ratio ${ratio.toFixed(3)} >= 0.85`,
+    `${verdict(half.server.p99 < 5)}  p99 server-side at half load ${ms(half.server.p99)} < 5 ms (client-side ${ms(half.client.p99)})`,
+    `${verdict(Math.abs(cmds.roundTrips - 1) < 1e-9)}  Redis round trips per decision ${cmds.roundTrips.toFixed(3)} == 1`,
+    `${verdict(mem.bytesPerUser <= 300 && mem.shown === mem.users * 3)}  Redis bytes per user with 3 impressions ${mem.bytesPerUser.toFixed(1)} <= 300`,
+    `${verdict(noTtl === 0)}  every key has a TTL`,
+    `${verdict(degradedCount.degraded === 0)}  no degraded decision (otherwise the numbers above flatter popguard)`
+  ]
+  process.stdout.write(lines.join('\n') + '\n')
+  say('done')
+  process.exit(0)
+}
+
+let interrupted = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130)
+    interrupted = true
+    say(`${signal}: stopping everything the benchmark started`)
+    stopAll().finally(() => process.exit(130))
+  })
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`)
+  if ((err as Error).message.includes('must be a whole number')) process.stderr.write(usage() + '\n')
+  await stopAll()
+  process.exit(1)
+})
