@@ -24,7 +24,11 @@ import decideRoute from './routes/decide.js'
 import eventRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
 import policyRoutes from './routes/policy.js'
+import reportPageRoutes from './routes/report-page.js'
+import reportRoutes from './routes/reports.js'
 import userRoutes from './routes/users.js'
+import { createReportStore, useReports } from './reports/setup.js'
+import type { ReportStore } from './reports/report-store.js'
 import { MemoryStore } from './store/memory-store.js'
 import { createRedisClient } from './store/redis-client.js'
 import { RedisStore } from './store/redis-store.js'
@@ -60,6 +64,8 @@ export interface BuildOptions {
   clock?: () => number
   /** A governance store to use instead of the configured one (tests); the app closes it on close. */
   governance?: GovernanceStore
+  /** A report store to use instead of the configured one (tests); the app closes it on close. */
+  reportStore?: ReportStore
 }
 
 function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
@@ -126,6 +132,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   app.decorate('users', new UserService({ store, logger: app.log, pseudonym: pseudonymizer(config.logKey), clock: opts.clock ?? Date.now }))
   app.addHook('onClose', async () => { await store.close() })
   await useMetrics(app, metrics)
+  useReports(app, { store: opts.reportStore ?? createReportStore(config), flushEveryMs: config.reports.flushEveryMs, clock: opts.clock ?? Date.now })
 
   await app.register(healthRoutes)
   await app.register(decideRoute)
@@ -134,6 +141,8 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   await app.register(auditRoute)
   await app.register(eventRoutes)
   await app.register(userRoutes)
+  await app.register(reportRoutes)
+  await app.register(reportPageRoutes)
   await app.ready()
   return app
 }

@@ -13,6 +13,14 @@ describe('configuration from the environment', () => {
     expect(c.redis).toBeNull()
     expect(c.devKeys).toBe(true)
     expect(c.apiKeys.map((k) => k.name)).toContain('dev-client')
+    expect(c.reports).toEqual({ flushEveryMs: 5000, retentionDays: 400 })
+    expect(c.keyPrefix).toBeUndefined()
+  })
+
+  it('reads the report flush interval, retention and key prefix', () => {
+    const c = loadConfig({ POPGUARD_REPORTS_FLUSH_MS: '2000', POPGUARD_REPORTS_RETENTION_DAYS: '90', POPGUARD_KEY_PREFIX: 'pg:staging:' })
+    expect(c.reports).toEqual({ flushEveryMs: 2000, retentionDays: 90 })
+    expect(c.keyPrefix).toBe('pg:staging:')
   })
 
   it.each([
@@ -21,6 +29,11 @@ describe('configuration from the environment', () => {
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
     [{ REDIS_CLUSTER_NODES: 'a:1,b' }, 'REDIS_CLUSTER_NODES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ POPGUARD_REPORTS_FLUSH_MS: '50' }, 'POPGUARD_REPORTS_FLUSH_MS'],
+    [{ POPGUARD_REPORTS_FLUSH_MS: 'often' }, 'POPGUARD_REPORTS_FLUSH_MS'],
+    [{ POPGUARD_REPORTS_RETENTION_DAYS: '0' }, 'POPGUARD_REPORTS_RETENTION_DAYS'],
+    [{ POPGUARD_REPORTS_RETENTION_DAYS: '-5' }, 'POPGUARD_REPORTS_RETENTION_DAYS'],
+    [{ POPGUARD_KEY_PREFIX: 'has space' }, 'POPGUARD_KEY_PREFIX'],
     [{ POPGUARD_API_KEYS: 'svc:client:short' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_API_KEYS: 'svc:root:a-long-enough-secret' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_LOG_KEY: 'short' }, 'POPGUARD_LOG_KEY'],

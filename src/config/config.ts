@@ -12,6 +12,9 @@ const Env = Type.Object({
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_KEY_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
+  POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   NODE_ENV: Type.Optional(Type.String())
 })
@@ -34,7 +37,9 @@ export interface AppConfig {
   logKey: string
   logKeyIsDefault: boolean
   logLevel: string
-  /** Key prefix in Redis; tests give each file its own. */
+  /** Report counts: how often each instance flushes them (ms), and how long Redis keeps them (days). */
+  reports: { flushEveryMs: number, retentionDays: number }
+  /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
 }
 
@@ -72,6 +77,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const timeout = Number(e.POPGUARD_STORE_TIMEOUT_MS ?? 50)
   if (timeout < 1) throw new ConfigError('POPGUARD_STORE_TIMEOUT_MS', 'must be at least 1')
 
+  const flushEveryMs = Number(e.POPGUARD_REPORTS_FLUSH_MS ?? 5000)
+  if (flushEveryMs < 100 || flushEveryMs > 300_000) throw new ConfigError('POPGUARD_REPORTS_FLUSH_MS', 'must be 100-300000')
+  const retentionDays = Number(e.POPGUARD_REPORTS_RETENTION_DAYS ?? 400)
+  if (retentionDays < 1 || retentionDays > 3660) throw new ConfigError('POPGUARD_REPORTS_RETENTION_DAYS', 'must be 1-3660')
+
   if (production && e.POPGUARD_API_KEYS === undefined) throw new ConfigError('POPGUARD_API_KEYS', 'required when NODE_ENV=production')
   if (production && e.POPGUARD_POLICY_FILE === undefined) throw new ConfigError('POPGUARD_POLICY_FILE', 'required when NODE_ENV=production')
   if (production && e.POPGUARD_LOG_KEY === undefined) throw new ConfigError('POPGUARD_LOG_KEY', 'required when NODE_ENV=production')
@@ -100,6 +110,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     devKeys: e.POPGUARD_API_KEYS === undefined,
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,
-    logLevel: e.LOG_LEVEL ?? 'info'
+    logLevel: e.LOG_LEVEL ?? 'info',
+    reports: { flushEveryMs, retentionDays },
+    ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }

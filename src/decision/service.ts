@@ -32,6 +32,8 @@ export interface DecideAnswer {
 export interface DecisionRecord {
   answer: DecideAnswer
   placement: string
+  /** The user's pseudonym (HMAC with the log key), never the raw id. */
+  user: string
   classes: ('critical' | 'service' | 'marketing' | 'unknown')[]
   degraded: boolean
   replayed: boolean
@@ -96,6 +98,7 @@ export class DecisionService {
     const record: DecisionRecord = {
       answer,
       placement: input.placement,
+      user: this.opts.pseudonym(input.userId),
       classes: input.candidates.map((c) => policy.campaigns.get(c.campaignId)?.class ?? 'unknown'),
       degraded,
       replayed,
@@ -124,7 +127,7 @@ export class DecisionService {
     this.opts.logger.info({
       event: 'decision',
       decisionId: a.decisionId,
-      user: this.opts.pseudonym(input.userId),
+      user: r.user,
       placement: input.placement,
       shown: a.show?.campaignId ?? null,
       candidates: a.candidates.map((c) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced })),

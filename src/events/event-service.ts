@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { nameCode, userTag } from '../decision/codes.js'
+import { cohortOf } from '../decision/holdout.js'
+import type { Cohort } from '../decision/types.js'
 import { UnavailableError } from '../errors.js'
 import type { CompiledPolicy } from '../policy/compile.js'
 import { StoreUnavailableError, type Store } from '../store/store.js'
@@ -27,6 +29,8 @@ export interface EventRecord {
   type: EventType
   campaignId: string
   outcome: EventOutcome | 'unavailable'
+  /** The user's cohort under the policy in force (reports compare holdout and treated). */
+  cohort: Cohort
 }
 
 export interface EventServiceOptions {
@@ -76,7 +80,7 @@ export class EventService {
     }
     this.log(events, outcomes, byUser.size, started)
     events.forEach((e, i) => {
-      const record: EventRecord = { type: e.type, campaignId: e.campaignId, outcome: outcomes[i] ?? 'unavailable' }
+      const record: EventRecord = { type: e.type, campaignId: e.campaignId, outcome: outcomes[i] ?? 'unavailable', cohort: cohortOf(e.userId, policy.holdout) }
       for (const observe of this.observers) observe(record)
     })
     const rejected = outcomes.flatMap((o, index) => o === 'accepted' ? [] : [{ index, reason: o }])

@@ -29,6 +29,9 @@ export interface CompiledCampaign {
 
 export interface CompiledPenalty {
   action: Penalty['action']
+  /** Why and by whom, for reports. */
+  reason: string
+  by: string
   untilMs: number | null
   caps: CompiledCap[]
 }
@@ -74,7 +77,7 @@ export function compileCap (cap: Policy['caps'][number]): CompiledCap {
 }
 
 function compilePenalty (p: Penalty): CompiledPenalty {
-  return { action: p.action, untilMs: p.until === null ? null : Date.parse(p.until), caps: p.caps.map(compileCap) }
+  return { action: p.action, reason: p.reason, by: p.by, untilMs: p.until === null ? null : Date.parse(p.until), caps: p.caps.map(compileCap) }
 }
 
 export function compileCampaign (c: Campaign, penalty?: Penalty): CompiledCampaign {

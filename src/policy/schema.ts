@@ -56,6 +56,15 @@ export const Policy = Type.Object({
     percent: Type.Number({ minimum: 0, maximum: 50 }),
     salt: Type.String({ minLength: 1, maxLength: 64 })
   }, { additionalProperties: false })),
+  health: Type.Optional(Type.Object({
+    minImpressions: Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'Confirmed impressions in the window before the rule judges a campaign.' }),
+    window: Type.String({ pattern: '^[1-9][0-9]?d$', description: 'Report days looked at, today included, e.g. `7d` (1-99 days).' }),
+    complaintRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'complained / shown at or above which the campaign is penalised.' })),
+    dismissRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'dismissed / shown at or above which the campaign is penalised.' })),
+    action: Type.Union([Type.Literal('limit'), Type.Literal('suspend')]),
+    caps: Type.Optional(Type.Array(Cap, { maxItems: 20, description: 'For `limit`: the caps the penalty adds (default: once a week per user).' })),
+    duration: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}d$', description: 'How long the automatic penalty lasts; until lifted when absent.' }))
+  }, { additionalProperties: false, description: 'Automatic penalties for marketing campaigns that users complain about or dismiss too often.' })),
   mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow')]),
   onStoreFailure: Type.Object({
     marketing: StoreFailureAnswer,

@@ -184,9 +184,9 @@ describe.each(STORE_KINDS)('client events (%s store)', (kind) => {
     const d = await ask(['a'])
     await api.events([event(d, 'shown'), event(d, 'shown'), { ...event(d, 'clicked'), decisionId: randomUUID() }])
     expect(seen).toEqual([
-      { type: 'shown', campaignId: 'a', outcome: 'accepted' },
-      { type: 'shown', campaignId: 'a', outcome: 'duplicate' },
-      { type: 'clicked', campaignId: 'a', outcome: 'unknown_decision' }
+      { type: 'shown', campaignId: 'a', outcome: 'accepted', cohort: 'treated' },
+      { type: 'shown', campaignId: 'a', outcome: 'duplicate', cohort: 'treated' },
+      { type: 'clicked', campaignId: 'a', outcome: 'unknown_decision', cohort: 'treated' }
     ])
   })
 })

@@ -1,0 +1,213 @@
+// The report page: signs in with a reports key (kept in sessionStorage), reads the JSON reports
+// and draws its charts as SVG. No library, nothing fetched from outside the service.
+const KEY = 'popguard-reports-key'
+const SVG = 'http://www.w3.org/2000/svg'
+const COLORS = ['#2364aa', '#e07a1f', '#8e44ad', '#16a085', '#c0392b', '#7f8c8d', '#d4ac0d', '#2c3e50', '#27ae60', '#e84393']
+const $ = (id) => document.getElementById(id)
+const pct = (x) => x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`
+const fmt = (n) => n.toLocaleString('en-US')
+
+class AuthError extends Error {}
+
+async function api (path, accept = 'application/json') {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${window.sessionStorage.getItem(KEY)}`, accept } })
+  if (res.status === 401 || res.status === 403) throw new AuthError((await res.json()).message)
+  if (!res.ok) throw new Error(`${res.status}: ${(await res.json()).message}`)
+  return accept === 'text/csv' ? await res.text() : await res.json()
+}
+
+function el (name, attrs = {}, text) {
+  const node = document.createElementNS(SVG, name)
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v))
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+function chartFrame (container, width, height) {
+  container.replaceChildren()
+  const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img' })
+  container.append(svg)
+  return svg
+}
+
+function empty (container, message) {
+  container.replaceChildren()
+  const p = document.createElement('p')
+  p.className = 'empty muted'
+  p.textContent = message
+  container.append(p)
+}
+
+function legend (svg, items, x, y) {
+  items.forEach((item, i) => {
+    const g = el('g', { transform: `translate(${x + (i % 5) * 150}, ${y + Math.floor(i / 5) * 16})` })
+    g.append(el('rect', { width: 10, height: 10, fill: item.color, y: -9 }), el('text', { x: 14 }, item.name))
+    svg.append(g)
+  })
+}
+
+/** Lines of fractions (0..1) per day; a null value breaks the line. */
+function lineChart (container, days, series) {
+  const W = 900; const H = 260; const L = 48; const R = 16; const T = 14; const B = 56
+  if (!series.some((s) => s.values.some((v) => v !== null))) return empty(container, 'No reduction can be computed yet: it needs shown pop-ups in both cohorts.')
+  const svg = chartFrame(container, W, H)
+  const values = series.flatMap((s) => s.values.filter((v) => v !== null))
+  const lo = Math.min(0, ...values); const hi = Math.max(1, ...values)
+  const x = (i) => L + (days.length === 1 ? (W - L - R) / 2 : i * (W - L - R) / (days.length - 1))
+  const y = (v) => T + (hi - v) / (hi - lo) * (H - T - B)
+  for (let t = Math.ceil(lo * 4) / 4; t <= hi + 1e-9; t += 0.25) {
+    svg.append(el('line', { x1: L, x2: W - R, y1: y(t), y2: y(t), stroke: '#e6ebf0' }), el('text', { x: L - 6, y: y(t) + 4, 'text-anchor': 'end' }, pct(t)))
+  }
+  days.forEach((d, i) => { if (days.length <= 16 || i % Math.ceil(days.length / 16) === 0) svg.append(el('text', { x: x(i), y: H - B + 16, 'text-anchor': 'middle' }, d.slice(5))) })
+  for (const s of series) {
+    let path = ''
+    s.values.forEach((v, i) => { if (v !== null) path += `${path === '' || s.values[i - 1] === null ? 'M' : 'L'}${x(i).toFixed(1)},${y(v).toFixed(1)}` })
+    svg.append(el('path', { d: path, fill: 'none', stroke: s.color, 'stroke-width': 2.5, class: 'series' }))
+    s.values.forEach((v, i) => {
+      if (v === null) return
+      const dot = el('circle', { cx: x(i), cy: y(v), r: 3.5, fill: s.color, class: 'point' })
+      dot.append(el('title', {}, `${days[i]} ${s.name}: ${pct(v)}`))
+      svg.append(dot)
+    })
+  }
+  legend(svg, series, L, H - 14)
+}
+
+/** One stacked bar per day. */
+function stackedBars (container, days, stacks) {
+  const W = 900; const H = 270; const L = 56; const R = 16; const T = 14; const B = 60
+  const totals = days.map((_, i) => stacks.reduce((s, st) => s + st.values[i], 0))
+  const max = Math.max(...totals)
+  if (max === 0) return empty(container, 'No decisions in this range.')
+  const svg = chartFrame(container, W, H)
+  const step = (W - L - R) / days.length; const bw = Math.max(2, step * 0.7)
+  const y = (v) => T + (1 - v / max) * (H - T - B)
+  for (let k = 0; k <= 4; k++) {
+    const v = Math.round(max * k / 4)
+    svg.append(el('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: '#e6ebf0' }), el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmt(v)))
+  }
+  days.forEach((d, i) => {
+    let base = 0
+    for (const st of stacks) {
+      const v = st.values[i]
+      if (v > 0) {
+        const rect = el('rect', { x: L + i * step + (step - bw) / 2, y: y(base + v), width: bw, height: y(base) - y(base + v), fill: st.color, class: 'bar' })
+        rect.append(el('title', {}, `${d} ${st.name}: ${fmt(v)}`))
+        svg.append(rect)
+      }
+      base += v
+    }
+    if (days.length <= 16 || i % Math.ceil(days.length / 16) === 0) svg.append(el('text', { x: L + i * step + step / 2, y: H - B + 16, 'text-anchor': 'middle' }, d.slice(5)))
+  })
+  legend(svg, stacks, L, H - 22)
+}
+
+/** Horizontal bars, largest first. */
+function barList (container, items, message) {
+  if (items.length === 0) return empty(container, message)
+  const W = 440; const row = 26; const L = 150; const H = items.length * row + 8
+  const svg = chartFrame(container, W, H)
+  const max = Math.max(...items.map((i) => i.value))
+  items.forEach((item, i) => {
+    const w = Math.max(2, item.value / max * (W - L - 140))
+    svg.append(el('text', { x: L - 8, y: i * row + 17, 'text-anchor': 'end' }, item.label.length > 22 ? item.label.slice(0, 21) + '…' : item.label))
+    const rect = el('rect', { x: L, y: i * row + 5, width: w, height: row - 10, fill: item.color, class: 'bar' })
+    rect.append(el('title', {}, `${item.label}: ${item.note}`))
+    svg.append(rect, el('text', { x: L + w + 6, y: i * row + 17 }, item.note))
+  })
+}
+
+function render (daily, campaigns) {
+  const s = daily.summary.holdout
+  $('fig-holdout').textContent = pct(s.reduction)
+  $('fig-holdout-detail').textContent = s.reduction === null
+    ? 'Needs shown pop-ups in the holdout cohort.'
+    : `95% CI ${s.ci95 ? `${pct(s.ci95.low)} to ${pct(s.ci95.high)}` : 'n/a'} · ${fmt(s.treated.users)} treated / ${fmt(s.holdout.users)} holdout user-days · ` +
+      `${s.treated.perUser?.toFixed(2)} vs ${s.holdout.perUser?.toFixed(2)} per user per day`
+  $('fig-requested').textContent = pct(daily.summary.marketingReduction)
+  const m = daily.days.reduce((a, d) => ({ requested: a.requested + d.marketing.requested, shown: a.shown + d.marketing.shown }), { requested: 0, shown: 0 })
+  $('fig-requested-detail').textContent = `${fmt(m.shown)} shown of ${fmt(m.requested)} marketing requests`
+  const totals = daily.days.reduce((a, d) => ({ decisions: a.decisions + d.decisions, allowed: a.allowed + d.allowed }), { decisions: 0, allowed: 0 })
+  $('fig-decisions').textContent = fmt(totals.decisions)
+  $('fig-decisions-detail').textContent = `${fmt(totals.allowed)} answered with a pop-up; bars below count candidates`
+
+  const days = daily.days.map((d) => d.day)
+  lineChart($('chart-reduction'), days, [
+    { name: 'holdout vs treated', color: COLORS[0], values: daily.days.map((d) => d.holdout.reduction) },
+    { name: 'vs marketing requests', color: COLORS[1], values: daily.days.map((d) => d.marketing.reduction) }
+  ])
+  const reasons = [...new Set(daily.days.flatMap((d) => Object.keys(d.suppressed)))].sort()
+  stackedBars($('chart-outcomes'), days, [
+    { name: 'shown (confirmed)', color: '#2e8540', values: daily.days.map((d) => d.shown) },
+    ...reasons.map((r, i) => ({ name: r.replaceAll('_', ' '), color: COLORS[(i + 1) % COLORS.length], values: daily.days.map((d) => d.suppressed[r] ?? 0) }))
+  ])
+  const suppressedOf = (c) => Object.values(c.suppressed).reduce((a, b) => a + b, 0)
+  barList($('chart-suppressed'), campaigns.filter((c) => suppressedOf(c) > 0).sort((a, b) => suppressedOf(b) - suppressedOf(a)).slice(0, 10)
+    .map((c) => ({ label: c.campaignId, value: suppressedOf(c), note: `${fmt(suppressedOf(c))} of ${fmt(c.requested)}`, color: COLORS[1] })), 'No campaign was suppressed.')
+  barList($('chart-complaints'), campaigns.filter((c) => c.complained > 0).sort((a, b) => b.complained - a.complained).slice(0, 10)
+    .map((c) => ({ label: c.campaignId, value: c.complained, note: `${fmt(c.complained)} (${pct(c.complaintRate)} of shown)`, color: COLORS[4] })), 'No complaints in this range.')
+  const body = $('penalties').querySelector('tbody')
+  body.replaceChildren(...campaigns.filter((c) => c.penalty !== null).map((c) => {
+    const tr = document.createElement('tr')
+    for (const v of [c.campaignId, c.penalty.action, c.penalty.reason, c.penalty.until ?? 'until lifted', c.penalty.by]) {
+      const td = document.createElement('td')
+      td.textContent = v
+      tr.append(td)
+    }
+    return tr
+  }))
+  if (body.children.length === 0) body.innerHTML = '<tr><td colspan="5" class="muted">No campaign is under a penalty.</td></tr>'
+}
+
+async function load () {
+  const q = `from=${$('from').value}&to=${$('to').value}`
+  $('status').textContent = 'Loading…'
+  try {
+    const [daily, campaigns] = await Promise.all([api(`/v1/reports/daily?${q}`), api(`/v1/reports/campaigns?${q}`)])
+    render(daily, campaigns.campaigns)
+    $('status').textContent = `Days in ${daily.timezone}`
+    document.body.dataset.loaded = 'true'
+  } catch (err) {
+    if (err instanceof AuthError) return signOut(err.message)
+    $('status').textContent = err.message
+  }
+}
+
+function signOut (message = '') {
+  window.sessionStorage.removeItem(KEY)
+  $('dashboard').hidden = true
+  $('logout').hidden = true
+  $('login').hidden = false
+  $('login-error').textContent = message
+}
+
+function signedIn () {
+  $('login').hidden = true
+  $('dashboard').hidden = false
+  $('logout').hidden = false
+  return load()
+}
+
+const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+$('from').value = day(-13)
+$('to').value = day(0)
+$('login').addEventListener('submit', (e) => {
+  e.preventDefault()
+  window.sessionStorage.setItem(KEY, $('key').value.trim())
+  $('key').value = ''
+  signedIn()
+})
+$('range').addEventListener('submit', (e) => { e.preventDefault(); load() })
+$('logout').addEventListener('click', () => signOut())
+$('csv').addEventListener('click', async () => {
+  try {
+    const csv = await api(`/v1/reports/campaigns?from=${$('from').value}&to=${$('to').value}`, 'text/csv')
+    const a = document.createElement('a')
+    a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }))
+    a.download = `campaigns-${$('from').value}-${$('to').value}.csv`
+    a.click()
+  } catch (err) {
+    if (err instanceof AuthError) signOut(err.message)
+  }
+})
+if (window.sessionStorage.getItem(KEY) !== null) signedIn()
