@@ -71,8 +71,13 @@ export async function usedMemory (client: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(text)?.[1] ?? NaN)
 }
 
-/** Every key of the database with its MEMORY USAGE and PTTL. */
-export async function keyCensus (client: Redis): Promise<{ keys: number, bytes: number, withoutTtl: string[] }> {
+/**
+ * Every per-user key of the database (hash tag `{u:...}`) with its MEMORY USAGE and PTTL.
+ * Instance-wide keys (`{gov}` configuration, kept without TTL by design, and `{agg}` report
+ * counters) are not per-user state; they are counted apart.
+ */
+export async function keyCensus (client: Redis): Promise<{ keys: number, bytes: number, withoutTtl: string[], shared: number }> {
+  let shared = 0
   let cursor = '0'
   let keys = 0
   let bytes = 0
@@ -81,13 +86,16 @@ export async function keyCensus (client: Redis): Promise<{ keys: number, bytes: 
     const [next, batch] = await client.scan(cursor, 'COUNT', 1000)
     cursor = next
     if (batch.length === 0) continue
+    const userKeys = batch.filter((key) => key.includes('{u:'))
+    shared += batch.length - userKeys.length
+    if (userKeys.length === 0) continue
     const pipe = client.pipeline()
-    for (const key of batch) {
+    for (const key of userKeys) {
       pipe.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')
       pipe.pttl(key)
     }
     const replies = await pipe.exec() ?? []
-    batch.forEach((key, i) => {
+    userKeys.forEach((key, i) => {
       const usage = replies[2 * i]?.[1]
       const pttl = replies[2 * i + 1]?.[1]
       keys++
@@ -95,5 +103,5 @@ export async function keyCensus (client: Redis): Promise<{ keys: number, bytes: 
       if (typeof pttl !== 'number' || pttl <= 0) withoutTtl.push(key)
     })
   } while (cursor !== '0')
-  return { keys, bytes, withoutTtl }
+  return { keys, bytes, withoutTtl, shared }
 }

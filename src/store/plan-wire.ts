@@ -14,11 +14,10 @@ export function encodePlan (plan: DecisionPlan): string {
   const caps: (string | number)[][] = []
   const index = new Map<string, number>()
   const capRef = (cap: PlanCap): number => {
-    const row = [cap.id, cap.limit, cap.since, cap.resetAt, cap.windowMs, cap.cmp, cap.cat, cap.plc]
-    const key = row.join('\0')
+    const key = `${cap.id}\0${cap.limit}\0${cap.since}\0${cap.resetAt}\0${cap.cmp}\0${cap.cat}\0${cap.plc}`
     let i = index.get(key)
     if (i === undefined) {
-      i = caps.push(row)
+      i = caps.push([cap.id, cap.limit, cap.since, cap.resetAt, cap.windowMs, cap.cmp, cap.cat, cap.plc])
       index.set(key, i)
     }
     return i
