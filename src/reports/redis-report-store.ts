@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { KEY_PREFIX } from '../store/keys.js'
-import type { RedisClient } from '../store/redis-client.js'
+import { waitForReady, type RedisClient } from '../store/redis-client.js'
 import type { CountBatch } from './batch.js'
 import { DAY_MS, FlushNotSentError, type ReportStore, type StoredDay } from './report-store.js'
 
@@ -81,17 +81,7 @@ export class RedisReportStore implements ReportStore {
 
   /** Waits a little for a connection still being made (a fresh start); false when none came. */
   private async connected (): Promise<boolean> {
-    if (this.client.status === 'ready') return true
-    return await new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer)
-        this.client.off('ready', onReady)
-        resolve(ok)
-      }
-      const onReady = (): void => done(true)
-      const timer = setTimeout(() => done(false), CONNECT_WAIT_MS)
-      this.client.once('ready', onReady)
-    })
+    return await waitForReady(this.client, CONNECT_WAIT_MS)
   }
 
   async close (): Promise<void> {

@@ -36,3 +36,18 @@ export function createRedisClient (target: RedisTarget): RedisClient {
   if (target.url === undefined) throw new Error('a Redis URL or cluster nodes are required')
   return new Redis(target.url, options)
 }
+
+/** Resolves true once the client is ready, or false after timeoutMs; never throws. */
+export async function waitForReady (client: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return true
+  return await new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer)
+      client.off('ready', onReady)
+      resolve(ok)
+    }
+    const onReady = (): void => done(true)
+    const timer = setTimeout(() => done(false), timeoutMs)
+    client.once('ready', onReady)
+  })
+}

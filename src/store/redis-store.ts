@@ -5,7 +5,7 @@ import { CircuitBreaker, type BreakerState } from './circuit-breaker.js'
 import type { EventBatch, EventOutcome } from '../events/types.js'
 import { encodePlan } from './plan-wire.js'
 import { KEY_PREFIX, knownUserKeys, userKeyPattern, userKeys } from './keys.js'
-import type { RedisClient } from './redis-client.js'
+import { waitForReady, type RedisClient } from './redis-client.js'
 import { StoreUnavailableError, type Store } from './store.js'
 
 const DECIDE_LUA = readFileSync(new URL('./lua/decide.lua', import.meta.url), 'utf8')
@@ -63,17 +63,7 @@ export class RedisStore implements Store {
   }
 
   async waitUntilReady (timeoutMs: number): Promise<boolean> {
-    if (this.client.status === 'ready') return true
-    return await new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer)
-        this.client.off('ready', onReady)
-        resolve(ok)
-      }
-      const onReady = (): void => done(true)
-      const timer = setTimeout(() => done(false), timeoutMs)
-      this.client.once('ready', onReady)
-    })
+    return await waitForReady(this.client, timeoutMs)
   }
 
   async decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome> {
