@@ -1,6 +1,6 @@
 // The image and compose stack cannot be built here (no Docker engine), so their files are
 // checked as data: what they say must match the contract in DESIGN.md and the Dockerfile's own stages.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 
@@ -112,6 +112,35 @@ describe('docker-compose.yml', () => {
   it('points the policy file at the examples the image ships', () => {
     const workdir = argsOf(parseDockerfile(read('Dockerfile')).at(-1) ?? [], 'WORKDIR').at(-1)
     expect(popguard.environment.POPGUARD_POLICY_FILE).toBe(`${workdir}/examples/policy.json`)
+  })
+
+  it('runs Prometheus and Grafana from their official images, mounting files and folders of this repo', () => {
+    const { prometheus, grafana } = compose.services
+    expect(prometheus.image).toMatch(/^prom\/prometheus:/)
+    expect(grafana.image).toMatch(/^grafana\/grafana:/)
+    for (const volume of [...prometheus.volumes, ...grafana.volumes] as string[]) {
+      const [source = '', target = ''] = volume.split(':')
+      expect(source, volume).toMatch(/^\.\//)
+      expect(existsSync(new URL(source, root)), `${source} exists`).toBe(true)
+      // A file mounted onto a directory path (or the reverse) fails at start, not here: keep the kinds paired.
+      expect(statSync(new URL(source, root)).isDirectory(), volume).toBe(!/\.\w+$/.test(target))
+    }
+  })
+
+  it('has Prometheus load its rules beside its config and scrape the popguard service', () => {
+    const { prometheus } = compose.services
+    const mounts = Object.fromEntries((prometheus.volumes as string[]).map((v) => v.split(':').slice(0, 2).reverse()))
+    const config = parse(read(mounts['/etc/prometheus/prometheus.yml']))
+    for (const file of config.rule_files) expect(mounts).toHaveProperty(`/etc/prometheus/${file}`)
+    const job = config.scrape_configs.find((c: { job_name: string }) => c.job_name === 'popguard')
+    const port = popguard.environment.PORT
+    expect(job.static_configs[0].targets).toEqual([`popguard:${port}`])
+  })
+
+  it('lets anyone view Grafana read-only, and takes the admin password from the environment', () => {
+    const env = compose.services.grafana.environment
+    expect(env).toMatchObject({ GF_AUTH_ANONYMOUS_ENABLED: 'true', GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer' })
+    expect(env.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?/)
   })
 })
 
