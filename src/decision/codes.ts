@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 
 /**
  * Short, stable codes for campaign, category and placement names, as stored in a
@@ -22,5 +22,5 @@ export function nameCode (kind: 'campaign' | 'category' | 'placement', name: str
 
 /** The user's hash tag: every key of one user lands in one Redis Cluster slot. */
 export function userTag (userId: string): string {
-  return createHash('sha256').update(userId).digest('base64url').slice(0, 16)
+  return hash('sha256', userId, 'base64url').slice(0, 16)
 }

@@ -20,8 +20,9 @@ export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promi
   app.decisions.onDecision(metrics.decision)
   app.events.onEvent(metrics.event)
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.httpRequest(request.method, request.routeOptions.url ?? UNMATCHED, reply.statusCode, reply.elapsedTime / 1000)
+    done()
   })
 
   app.get('/metrics', {

@@ -1,0 +1,53 @@
+/**
+ * decide.lua alone: script time per EVALSHA (INFO commandstats) over N decides for random
+ * users, bench policy, 3 candidates, a requestId each, on a private redis-server.
+ * Steadier than the full bench for judging a change to the script: run the old and the new
+ * file back to back. `npx tsx bench/script-time.ts [lua file ...]` (default: the current decide.lua).
+ */
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { userTag } from '../src/decision/codes.js'
+import { planDecision, type DecideInput } from '../src/decision/plan.js'
+import { compilePolicy } from '../src/policy/compile.js'
+import { userKeys } from '../src/store/keys.js'
+import { encodePlan } from '../src/store/plan-wire.js'
+import { removeOnExit, stopAll } from './lib/processes.js'
+import { startRedis } from './lib/redis.js'
+
+const ROOT = new URL('..', import.meta.url)
+const DECIDES = 30_000
+const USERS = 100_000
+const files = process.argv.slice(2)
+if (files.length === 0) files.push(new URL('src/store/lua/decide.lua', ROOT).pathname)
+
+const doc = JSON.parse(readFileSync(new URL('bench/policy.json', ROOT), 'utf8'))
+const policy = compilePolicy(doc.policy, doc.campaigns, 1)
+const ids = [...policy.campaigns.keys()]
+const dir = mkdtempSync(join(tmpdir(), 'popguard-script-time-'))
+removeOnExit(dir)
+const redis = await startRedis(dir)
+const r = redis.admin(0)
+try {
+  for (const file of files) {
+    await r.flushdb()
+    const sha = await r.script('LOAD', readFileSync(file, 'utf8')) as string
+    await r.config('RESETSTAT')
+    let pending: Promise<unknown>[] = []
+    for (let i = 0; i < DECIDES; i++) {
+      const userId = `u-${Math.floor(Math.random() * USERS)}`
+      const candidates = [0, 1, 2].map((k) => ({ campaignId: ids[(i + k) % ids.length] ?? '' }))
+      const input: DecideInput = { userId, placement: 'home', candidates, requestId: randomUUID() }
+      const plan = planDecision(input, policy, 'Asia/Shanghai', { now: Date.now(), decisionId: randomUUID(), enforce: true, echo: '[1,"enforce","treated"]' })
+      pending.push(r.evalsha(sha, 4, ...userKeys('st:', userTag(userId), plan.requestId), encodePlan(plan)))
+      if (pending.length >= 200) { await Promise.all(pending); pending = [] }
+    }
+    await Promise.all(pending)
+    const line = (await r.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:')) ?? ''
+    console.log(`${file}: ${/usec_per_call=([\d.]+)/.exec(line)?.[1] ?? '?'} us per EVALSHA over ${DECIDES} decides`)
+  }
+} finally {
+  redis.close()
+  await stopAll()
+}
