@@ -22,6 +22,7 @@ const USERS = 100_000
 const files = process.argv.slice(2)
 if (files.length === 0) files.push(new URL('src/store/lua/decide.lua', ROOT).pathname)
 
+const LEDGER_LIB = readFileSync(new URL('src/store/lua/ledger-lib.lua', ROOT), 'utf8')
 const doc = JSON.parse(readFileSync(new URL('bench/policy.json', ROOT), 'utf8'))
 const policy = compilePolicy(doc.policy, doc.campaigns, 1)
 const ids = [...policy.campaigns.keys()]
@@ -32,7 +33,8 @@ const r = redis.admin(0)
 try {
   for (const file of files) {
     await r.flushdb()
-    const sha = await r.script('LOAD', readFileSync(file, 'utf8')) as string
+    // decide.lua runs with ledger-lib.lua in front of it, as src/store/lua-scripts.ts loads it.
+    const sha = await r.script('LOAD', LEDGER_LIB + readFileSync(file, 'utf8')) as string
     await r.config('RESETSTAT')
     let pending: Promise<unknown>[] = []
     for (let i = 0; i < DECIDES; i++) {

@@ -1,16 +1,16 @@
-import { readFileSync } from 'node:fs'
 import { Cluster, type Redis } from 'ioredis'
 import type { DecisionPlan, Reason, StoreOutcome, Verdict } from '../decision/types.js'
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js'
 import type { EventBatch, EventOutcome } from '../events/types.js'
+import { luaScript } from './lua-scripts.js'
 import { encodePlan } from './plan-wire.js'
 import { KEY_PREFIX, knownUserKeys, userKeyPattern, userKeys } from './keys.js'
 import { waitForReady, type RedisClient } from './redis-client.js'
 import { StoreUnavailableError, type Store } from './store.js'
 
-const DECIDE_LUA = readFileSync(new URL('./lua/decide.lua', import.meta.url), 'utf8')
-const EVENTS_LUA = readFileSync(new URL('./lua/events.lua', import.meta.url), 'utf8')
-const ERASE_LUA = readFileSync(new URL('./lua/erase.lua', import.meta.url), 'utf8')
+const DECIDE_LUA = luaScript('decide.lua', { ledgerLib: true })
+const EVENTS_LUA = luaScript('events.lua', { ledgerLib: true })
+const ERASE_LUA = luaScript('erase.lua')
 const ERASE_SCAN_COUNT = 1000
 
 type LuaVerdict = [Reason, string, number, 0 | 1]

@@ -29,20 +29,7 @@ if requestId ~= '' then
   if prior then return {1, prior} end
 end
 
-local REC = 36
-local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
-local sub = string.sub
-
-local function base36(n)
-  local s = ''
-  repeat
-    local d = n % 36
-    s = sub(DIGITS, d + 1, d + 1) .. s
-    n = math.floor(n / 36)
-  until n == 0
-  return string.rep('0', 8 - #s) .. s
-end
-
+-- REC, sub and base36 come from ledger-lib.lua, prepended when the script is loaded.
 -- The ledger, pruned of entries no rule can see and of released reservations.
 local raw = redis.call('GET', KEYS[1]) or ''
 local ledger = {}

@@ -13,19 +13,8 @@
 local batch = cjson.decode(ARGV[1])
 local now = batch.now
 local rule = batch.fatigue
-local sub = string.sub
-local REC, LOGREC = 36, 17
-local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
-
-local function base36(n)
-  local s = ''
-  repeat
-    local d = n % 36
-    s = sub(DIGITS, d + 1, d + 1) .. s
-    n = math.floor(n / 36)
-  until n == 0
-  return string.rep('0', 8 - #s) .. s
-end
+-- REC, sub and base36 come from ledger-lib.lua, prepended when the script is loaded.
+local LOGREC = 17
 
 local raw = redis.call('GET', KEYS[1]) or ''
 local ledger = {}
