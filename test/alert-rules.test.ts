@@ -19,7 +19,7 @@ function promtool (...args: string[]): { status: number | null, output: string }
   try {
     execFileSync('promtool', ['--version'], { stdio: 'ignore' })
   } catch {
-    throw new Error('promtool is not installed: these tests need it (Debian: apt-get install -y prometheus; .ci/run installs it)')
+    throw new Error('promtool is not installed: these tests need it (Debian: apt-get install -y prometheus; npm test installs it when run as root)')
   }
   const run = spawnSync('promtool', args, { cwd: root, encoding: 'utf8' })
   return { status: run.status, output: run.stdout + run.stderr }

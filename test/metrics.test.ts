@@ -142,7 +142,7 @@ function hasPromtool (): boolean {
 describe('metrics format', () => {
   it('passes promtool check metrics, with every popguard metric lint-clean', async () => {
     if (!hasPromtool()) {
-      throw new Error('promtool is not installed: this test needs it (Debian: apt-get install -y prometheus; .ci/run installs it)')
+      throw new Error('promtool is not installed: this test needs it (Debian: apt-get install -y prometheus; npm test installs it when run as root)')
     }
     const t = await testApp('redis', capped)
     try {

@@ -31,7 +31,7 @@ describe('a real Prometheus server', () => {
 
   beforeAll(async () => {
     if (spawnSync('prometheus', ['--version']).status !== 0) {
-      throw new Error('prometheus is not installed: this test needs it (Debian: apt-get install -y prometheus; .ci/run installs it)')
+      throw new Error('prometheus is not installed: this test needs it (Debian: apt-get install -y prometheus; npm test installs it when run as root)')
     }
     t = await testApp('memory', { policy: policy(), campaigns: [campaign('a')] })
     await t.decide({ userId: 'prometheus-user', placement: 'home', candidates: [{ campaignId: 'a' }] })
