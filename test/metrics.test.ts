@@ -1,8 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildApp } from '../src/app.js'
 import type { PolicyFile } from '../src/policy/schema.js'
-import { AUTH, campaign, policy, STORE_KINDS, testApp, testConfig, uniquePrefix, type TestApp } from './helpers/app.js'
+import { appOnRedis, AUTH, campaign, policy, STORE_KINDS, testApp, type TestApp } from './helpers/app.js'
 import { eventually, scrape } from './helpers/metrics.js'
 import { startRedisServer } from './helpers/redis-server.js'
 
@@ -96,9 +95,7 @@ describe('metrics labels', () => {
 describe('store metrics', () => {
   it('times store calls, and counts errors, degraded decisions and the circuit opening when Redis dies', async () => {
     const redis = await startRedisServer()
-    const app = await buildApp(testConfig({ redis: { url: redis.url, commandTimeoutMs: 200 }, keyPrefix: uniquePrefix() }), {
-      policy: { policy: policy(), campaigns: [campaign('a')] }
-    })
+    const app = await appOnRedis(redis.url)
     try {
       const decide = () => app.inject({ method: 'POST', url: '/v1/decide', headers: AUTH, payload: { userId: 'u1', placement: 'home', candidates: [{ campaignId: 'a' }] } })
       expect((await decide()).json().show).toEqual({ campaignId: 'a' })

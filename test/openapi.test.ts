@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../src/app.js'
 import type { FastifyInstance } from 'fastify'
-import { AUTH, campaign, policy, testApp, testConfig, uniquePrefix, type TestApp } from './helpers/app.js'
+import { appOnRedis, AUTH, campaign, policy, testApp, type TestApp } from './helpers/app.js'
 import { committedSpec, operations, responseChecker } from './helpers/openapi.js'
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js'
 
@@ -61,9 +60,7 @@ describe('openapi.yaml', () => {
     let app: FastifyInstance
     beforeAll(async () => {
       redis = await startRedisServer()
-      app = await buildApp(testConfig({ redis: { url: redis.url, commandTimeoutMs: 200 }, keyPrefix: uniquePrefix() }), {
-        policy: { policy: policy(), campaigns: [campaign('a')] }
-      })
+      app = await appOnRedis(redis.url)
       await redis.stop()
     })
     afterAll(async () => { await app.close() })

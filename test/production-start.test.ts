@@ -12,18 +12,16 @@ const PRODUCTION = {
   POPGUARD_LOG_KEY: 'a-production-log-key-of-some-length'
 }
 
-// `npx tsx` as a developer runs it; node with the tsx loader when the test signals the server,
-// so SIGTERM reaches the server itself rather than npx.
-type Command = [command: string, args: string[]]
-const VIA_NPX: Command = ['npx', ['--no-install', 'tsx', 'src/server.ts']]
-const DIRECT: Command = [process.execPath, ['--import', 'tsx', 'src/server.ts']]
+// node with the tsx loader, not npx: SIGTERM reaches the server itself, and several starts at
+// once stay fast on a loaded machine.
+const SERVER_ARGS = ['--import', 'tsx', 'src/server.ts']
 
 /**
  * Starts the real server entry with only the given environment; resolves when it exits (or is
  * killed after 15 s). Once it says it listens, it gets SIGTERM.
  */
-async function startServer (env: Record<string, string>, [command, args]: Command = VIA_NPX): Promise<{ code: number | null, output: string }> {
-  const child = spawn(command, args, {
+async function startServer (env: Record<string, string>): Promise<{ code: number | null, output: string }> {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -42,7 +40,7 @@ async function startServer (env: Record<string, string>, [command, args]: Comman
 
 describe('NODE_ENV=production', () => {
   it('starts with keys, a policy file and a log key (in memory), and exits cleanly on SIGTERM', async () => {
-    const { code, output } = await startServer(PRODUCTION, DIRECT)
+    const { code, output } = await startServer(PRODUCTION)
     expect(output).toContain('popguard is listening')
     expect(code, output).toBe(0)
   }, 30_000)
@@ -50,8 +48,7 @@ describe('NODE_ENV=production', () => {
   it.concurrent.each(['POPGUARD_API_KEYS', 'POPGUARD_POLICY_FILE', 'POPGUARD_LOG_KEY'] as const)('refuses to start without %s and says so', async (variable) => {
     const env: Record<string, string> = { ...PRODUCTION }
     delete env[variable]
-    // node with the tsx loader rather than npx: three npx starts at once are slow on a loaded machine.
-    const { code, output } = await startServer(env, DIRECT)
+    const { code, output } = await startServer(env)
     expect(code, output).not.toBe(0)
     expect(code, 'exited by itself, not killed by the test').not.toBeNull()
     expect(output).toContain(variable)

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../src/app.js'
-import { campaign, policy, testConfig, uniquePrefix } from './helpers/app.js'
+import { appOnRedis } from './helpers/app.js'
 import { eventually } from './helpers/metrics.js'
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js'
 
@@ -10,9 +9,7 @@ describe('liveness and readiness', () => {
   let app: FastifyInstance
   beforeAll(async () => {
     redis = await startRedisServer()
-    app = await buildApp(testConfig({ redis: { url: redis.url, commandTimeoutMs: 200 }, keyPrefix: uniquePrefix() }), {
-      policy: { policy: policy(), campaigns: [campaign('a')] }
-    })
+    app = await appOnRedis(redis.url)
   })
   afterAll(async () => {
     await app.close()

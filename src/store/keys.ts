@@ -4,9 +4,10 @@
  */
 export const KEY_PREFIX = 'pg:v1:'
 
+/** The keys decide.lua takes: ledger, preferences, fatigue, and the request id's idempotency record. */
 export function userKeys (prefix: string, tag: string, requestId: string): [string, string, string, string] {
-  const base = `${prefix}{u:${tag}}:`
-  return [base + 'l', base + 'p', base + 'f', base + 'q:' + requestId]
+  const { ledger, prefs, fatigue } = knownUserKeys(prefix, tag)
+  return [ledger, prefs, fatigue, userBase(prefix, tag) + 'q:' + requestId]
 }
 
 /** Every key of one user starts with this. */

@@ -96,29 +96,26 @@ describe('governance across instances (redis)', () => {
     }
   })
 
-  it('keeps the stored policy across a restart with a different policy file, unless told to overwrite', async () => {
+  /** An instance changes the stored policy (v2) and stops; another starts with a different file. */
+  async function restartWithOtherFile (overwrite: boolean): Promise<{ second: TestApp, other: PolicyFile }> {
     const prefix = uniquePrefix()
     const first = await instance(prefix)
     await admin(first, 'PUT', '/v1/policy', { ...FILE.policy, cooldown: '5m' })
     await first.close()
     apps.length = 0
-
     const other: PolicyFile = { policy: policy({ mode: 'shadow' }), campaigns: [campaign('from-new-file')] }
-    const second = await instance(prefix, other)
+    return { second: await instance(prefix, other, overwrite), other }
+  }
+
+  it('keeps the stored policy across a restart with a different policy file, unless told to overwrite', async () => {
+    const { second } = await restartWithOtherFile(false)
     const kept = await admin(second, 'GET', '/v1/policy')
     expect(kept.body).toMatchObject({ version: 2, document: { cooldown: '5m', mode: 'enforce' } })
     expect((await decideFresh(second, ['from-new-file'])).candidates[0].reason).toBe('campaign_unknown')
     expect((await decideFresh(second, ['spring'])).policyVersion).toBe(2)
   })
   it('replaces the stored policy with the file when POPGUARD_POLICY_OVERWRITE is set, as a new audited version', async () => {
-    const prefix = uniquePrefix()
-    const first = await instance(prefix)
-    await admin(first, 'PUT', '/v1/policy', { ...FILE.policy, cooldown: '5m' })
-    await first.close()
-    apps.length = 0
-
-    const other: PolicyFile = { policy: policy({ mode: 'shadow' }), campaigns: [campaign('from-new-file')] }
-    const second = await instance(prefix, other, true)
+    const { second, other } = await restartWithOtherFile(true)
     expect((await admin(second, 'GET', '/v1/policy')).body).toMatchObject({ version: 3, document: other.policy })
     expect((await decideFresh(second, ['from-new-file'])).show).toEqual({ campaignId: 'from-new-file' })
     const audit = await admin(second, 'GET', '/v1/audit?limit=1')

@@ -84,3 +84,13 @@ export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?
 export function rawRedis (): Redis {
   return new Redis(inject('redisUrl'))
 }
+
+/**
+ * An app that builds its own Redis store from configuration (as the server does, so store-call
+ * metrics and the breaker are wired) on the Redis at `url`, with one campaign `a`.
+ */
+export async function appOnRedis (url: string): Promise<FastifyInstance> {
+  return await buildApp(testConfig({ redis: { url, commandTimeoutMs: 200 }, keyPrefix: uniquePrefix() }), {
+    policy: { policy: policy(), campaigns: [campaign('a')] }
+  })
+}
