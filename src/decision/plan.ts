@@ -71,9 +71,18 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
   const candidate: PlanCandidate = {
     cls: 'm', pri: 0, cmp: nameCode('campaign', campaignId), cat: '', catName: '', final: '', gate: '', gateRetryMs: 0, caps: []
   }
-  if (c === undefined) return { ...candidate, final: 'campaign_unknown' }
-  Object.assign(candidate, { cls: CLASS_CODE[c.class], pri: c.priority, cat: c.categoryCode, catName: c.category })
-  if (!isActive(c, ctx.now)) return { ...candidate, final: 'campaign_inactive' }
+  if (c === undefined) {
+    candidate.final = 'campaign_unknown'
+    return candidate
+  }
+  candidate.cls = CLASS_CODE[c.class]
+  candidate.pri = c.priority
+  candidate.cat = c.categoryCode
+  candidate.catName = c.category
+  if (!isActive(c, ctx.now)) {
+    candidate.final = 'campaign_inactive'
+    return candidate
+  }
   if (c.class === 'critical') return candidate
 
   const activity = input.context?.activity
@@ -88,9 +97,10 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
   }
   if (c.class === 'marketing') {
     const penaltyCaps = penaltyInForce(c, 'limit', ctx.now) ? c.penalty?.caps ?? [] : []
-    candidate.caps = [...policy.caps, ...c.caps, ...penaltyCaps]
-      .filter((cap) => capApplies(cap, c, ctx.placement))
-      .map((cap) => planCap(cap, c, ctx, dayBounds))
+    // Plain loops: this runs for every candidate of every decision.
+    for (const caps of [policy.caps, c.caps, penaltyCaps]) {
+      for (const cap of caps) if (capApplies(cap, c, ctx.placement)) candidate.caps.push(planCap(cap, c, ctx, dayBounds))
+    }
   }
   return candidate
 }
