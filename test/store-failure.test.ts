@@ -3,8 +3,10 @@
  * milliseconds, each class gets the policy's onStoreFailure answer, and decisions
  * work again once Redis returns (with an empty script cache).
  */
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
+import { pino } from 'pino'
 import { campaign, policy, testConfig, uniquePrefix, type TestApp } from './helpers/app.js'
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js'
 import { buildApp } from '../src/app.js'
@@ -20,11 +22,19 @@ describe('when the store fails', () => {
   let server: RedisServer
   let t: TestApp
   let decide: (ids: string[]) => Promise<{ ms: number, body: any, status: number }>
+  const warnings: { msg: string, suppressed: number }[] = []
 
   beforeAll(async () => {
     server = await startRedisServer()
     const store = new RedisStore(createRedisClient({ url: server.url, commandTimeoutMs: 50 }), { keyPrefix: uniquePrefix(), breakerOpenMs: 300, onConnectionError: () => {} })
-    const app = await buildApp(testConfig(), { policy: file, store })
+    const sink = new Writable({
+      write (chunk, _enc, done) {
+        const line = JSON.parse(String(chunk))
+        if (line.level === 40) warnings.push(line)
+        done()
+      }
+    })
+    const app = await buildApp(testConfig(), { policy: file, store, logger: pino({ level: 'info' }, sink) })
     t = { app, store, prefix: '', decide: async () => ({ status: 0, body: null }), close: () => app.close() }
     let n = 0
     decide = async (ids) => {
@@ -50,6 +60,7 @@ describe('when the store fails', () => {
 
   it('suppresses marketing as degraded and still allows service and critical when Redis is down, quickly', async () => {
     await server.stop()
+    const started = Date.now()
     for (let i = 0; i < 20; i++) {
       const { ms, body, status } = await decide(['promo', 'update', 'fraud'])
       expect(status).toBe(200)
@@ -58,6 +69,10 @@ describe('when the store fails', () => {
       expect(body.show).toEqual({ campaignId: 'update' })
     }
     expect((await decide(['promo'])).body.show).toBeNull()
+    // 21 degraded decisions, but the outage is warned about at most once a second.
+    const outageWarnings = warnings.filter((w) => w.msg.startsWith('store unavailable'))
+    expect(outageWarnings.length).toBeGreaterThanOrEqual(1)
+    expect(outageWarnings.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 1000) + 1)
   })
 
   it('answers within the deadline when Redis hangs', async () => {

@@ -40,6 +40,8 @@ export interface DecisionRecord {
   seconds: number
 }
 
+const STORE_WARNING_EVERY_MS = 1000
+
 type Echo = [version: number, mode: DecideAnswer['mode'], cohort: Cohort]
 
 export interface DecisionServiceOptions {
@@ -72,6 +74,8 @@ function answerOf (input: DecideInput, winner: number, verdicts: Verdict[], deci
 
 export class DecisionService {
   private readonly observers: ((r: DecisionRecord) => void)[] = []
+  private lastStoreWarning = -Infinity
+  private suppressedStoreWarnings = 0
 
   constructor (private readonly opts: DecisionServiceOptions) {}
 
@@ -116,10 +120,25 @@ export class DecisionService {
       return { answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho), degraded: false, replayed: outcome.replayed }
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err
-      this.opts.logger.warn({ err: { message: err.message } }, 'store unavailable: answering by onStoreFailure')
+      this.warnStoreUnavailable(err.message)
       const { winner, verdicts } = fallbackVerdicts(plan, policy)
       return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false }
     }
+  }
+
+  /**
+   * At most one warning a second while the store is down: every decision line already says
+   * `degraded: true`, and an outage must not multiply the log volume by the request rate.
+   */
+  private warnStoreUnavailable (message: string): void {
+    const now = this.opts.clock()
+    if (now - this.lastStoreWarning < STORE_WARNING_EVERY_MS) {
+      this.suppressedStoreWarnings++
+      return
+    }
+    this.opts.logger.warn({ err: { message }, suppressed: this.suppressedStoreWarnings }, 'store unavailable: answering by onStoreFailure')
+    this.lastStoreWarning = now
+    this.suppressedStoreWarnings = 0
   }
 
   private log (input: DecideInput, r: DecisionRecord): void {
