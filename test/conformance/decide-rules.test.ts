@@ -202,6 +202,27 @@ describe.each(STORE_KINDS)('decision rules (%s store)', (kind) => {
     expect((await ask(['b'], { requestId: 'req-1' }, 'user-2')).body.show).toEqual({ campaignId: 'b' })
   })
 
+  it('replays the first answer whole: cap id of every allowed character, retry time, enforced flag', async () => {
+    const clock = new TestClock()
+    const capId = 'AZaz09_.:-x' // every kind of character a cap id may hold (src/policy/schema.ts)
+    await start({
+      policy: policy({ mode: 'shadow', caps: [{ id: capId, per: 'user', limit: 1, window: '1d' }] }),
+      campaigns: [campaign('a'), campaign('b', { priority: 60 }), campaign('off', { status: 'paused' })]
+    }, clock)
+    await ask(['a'])
+    clock.advance(60_000)
+    const first = await ask(['a', 'ghost', 'b', 'off'], { requestId: 'req-1' })
+    expect(first.body.candidates).toEqual([
+      { campaignId: 'a', allowed: false, reason: 'cap_exceeded', capId, retryAfterSeconds: 86400 - 60, enforced: false },
+      { campaignId: 'ghost', allowed: false, reason: 'campaign_unknown' },
+      { campaignId: 'b', allowed: true, reason: 'cap_exceeded', capId, retryAfterSeconds: 86400 - 60, enforced: false },
+      { campaignId: 'off', allowed: false, reason: 'campaign_inactive' }
+    ])
+    clock.advance(60_000) // a fresh decision would now say 86400 - 120
+    const again = await ask(['a', 'ghost', 'b', 'off'], { requestId: 'req-1' })
+    expect(again.body).toEqual(first.body)
+  })
+
   it('decides but never suppresses in shadow mode, and says which rules would have applied', async () => {
     await start({ policy: policy({ mode: 'shadow', caps: [{ id: 'one', per: 'user', limit: 1, window: '1d' }] }), campaigns: [campaign('a'), campaign('b')] })
     await ask(['a'])
