@@ -11,22 +11,34 @@ import type { DecisionPlan, PlanCap } from '../decision/types.js'
  * candidates: [[cls, pri, cmp, cat, catName, final, gate, gateRetryMs, [cap index from 1, ...]], ...]
  */
 export function encodePlan (plan: DecisionPlan): string {
-  const caps: (string | number)[][] = []
-  const index = new Map<string, number>()
-  const capRef = (cap: PlanCap): number => {
-    const key = `${cap.id}\0${cap.limit}\0${cap.since}\0${cap.resetAt}\0${cap.cmp}\0${cap.cat}\0${cap.plc}`
-    let i = index.get(key)
-    if (i === undefined) {
-      i = caps.push([cap.id, cap.limit, cap.since, cap.resetAt, cap.windowMs, cap.cmp, cap.cat, cap.plc])
-      index.set(key, i)
-    }
-    return i
-  }
+  const caps: PlanCap[] = []
+  const byId = new Map<string, number[]>()
   const candidates = plan.candidates.map((c) =>
-    [c.cls, c.pri, c.cmp, c.cat, c.catName, c.final, c.gate, c.gateRetryMs, c.caps.map(capRef)])
+    [c.cls, c.pri, c.cmp, c.cat, c.catName, c.final, c.gate, c.gateRetryMs, c.caps.map((cap) => capIndex(caps, byId, cap))])
   return JSON.stringify([
     plan.now, plan.decisionId, plan.nonce, plan.requestId, plan.enforce ? 1 : 0, plan.plc, plan.horizonMs,
     plan.ledgerTtlMs, plan.leaseMs, plan.releaseUnconfirmed ? 1 : 0, plan.cooldownMs, plan.idempotencyTtlMs,
-    plan.echo, caps, candidates
+    plan.echo, caps.map((k) => [k.id, k.limit, k.since, k.resetAt, k.windowMs, k.cmp, k.cat, k.plc]), candidates
   ])
+}
+
+/**
+ * The cap's 1-based index among the plan's distinct caps, added if new. Looked up by id, then
+ * compared field by field (an id is unique only within one list of caps, and a reserve gives one
+ * cap a different limit per candidate): no key string is built for every cap of every candidate.
+ */
+function capIndex (caps: PlanCap[], byId: Map<string, number[]>, cap: PlanCap): number {
+  let same = byId.get(cap.id)
+  if (same === undefined) {
+    same = []
+    byId.set(cap.id, same)
+  }
+  for (const i of same) {
+    const k = caps[i - 1] as PlanCap
+    if (k === cap || (k.limit === cap.limit && k.since === cap.since && k.resetAt === cap.resetAt &&
+      k.windowMs === cap.windowMs && k.cmp === cap.cmp && k.cat === cap.cat && k.plc === cap.plc)) return i
+  }
+  const i = caps.push(cap)
+  same.push(i)
+  return i
 }
