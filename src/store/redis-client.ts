@@ -22,13 +22,15 @@ export function createRedisClient (target: RedisTarget): RedisClient {
     commandTimeout: target.commandTimeoutMs,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 50, 1000),
-    // Commands issued in the same tick share one socket write (measured: docs/benchmark.md).
-    enableAutoPipelining: true
+    // Off: ioredis runs one auto-pipeline per connection at a time, so a decision waits for the
+    // batch in flight before its own is sent, and the batches outlive young-generation GCs.
+    // Measured without it: +9% decide throughput, a third less GC pause (docs/benchmark.md).
+    enableAutoPipelining: false
   }
   if (target.clusterNodes !== undefined && target.clusterNodes.length > 0) {
     return new Cluster(target.clusterNodes, {
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      enableAutoPipelining: false,
       redisOptions: options,
       clusterRetryStrategy: (times) => Math.min(times * 100, 2000)
     })
