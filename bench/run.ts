@@ -4,12 +4,12 @@
  * Only ratios measured in the same run mean anything on a shared machine.
  * docs/benchmark.md explains the method and holds the measured numbers.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { closedLoad, decideBody, pacedLoad, type LoadResult, type Workload } from './lib/load.js'
+import { closedLoad, decideBody, type LoadResult, type Workload } from './lib/load.js'
 import { readOptions, usage, type BenchOptions } from './lib/options.js'
 import { atStop, cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 import { callsDelta, commandCalls, commandStats, keyCensus, startRedis, usedMemory, type BenchRedis } from './lib/redis.js'
@@ -27,6 +27,8 @@ const AUTH = { authorization: `Bearer ${CLIENT_KEY}` }
  */
 const IN_SCRIPT = new Set(['get', 'set', 'hmget', 'del', 'hincrby', 'pfadd', 'pexpire'])
 const DB = { popguard: 0, memory: 1, ceiling: 2 }
+/** Seconds of the half-load rate sent first and not measured (see bench/paced-client.ts). */
+const HALF_LOAD_WARMUP_S = 2
 
 const t0 = performance.now()
 function say (message: string): void {
@@ -93,8 +95,8 @@ function concat (parts: Float64Array[]): Float64Array {
 
 interface LoggedDecisions { latenciesMs: Float64Array, decisions: number, degraded: number }
 
-/** The decision log lines popguard wrote between two offsets of its log file. */
-function readDecisionLog (file: string, from: number, to: number): LoggedDecisions {
+/** The decision log lines popguard wrote between two offsets of its log file (and, if given, from a time on). */
+function readDecisionLog (file: string, from: number, to: number, sinceEpochMs = 0): LoggedDecisions {
   const fd = openSync(file, 'r')
   const buf = Buffer.alloc(to - from)
   readSync(fd, buf, 0, buf.length, from)
@@ -104,7 +106,8 @@ function readDecisionLog (file: string, from: number, to: number): LoggedDecisio
   for (const line of buf.toString('utf8').split('\n')) {
     if (!line.includes('"event":"decision"')) continue
     try {
-      const entry = JSON.parse(line) as { latencyMs?: number, degraded?: boolean }
+      const entry = JSON.parse(line) as { latencyMs?: number, degraded?: boolean, time?: number }
+      if ((entry.time ?? 0) < sinceEpochMs) continue
       if (typeof entry.latencyMs === 'number') values.push(entry.latencyMs)
       if (entry.degraded === true) degraded++
     } catch { /* a line cut at the offset */ }
@@ -219,10 +222,26 @@ async function throughputRounds (pg: Target, ceiling: Target, logFile: string, r
 
 interface HalfLoad { rate: number, client: Percentiles, server: Percentiles, achieved: number, failed: number }
 
-async function halfLoad (pg: Target, logFile: string, rate: number, o: BenchOptions, w: Workload): Promise<HalfLoad> {
-  say(`half load: ${int(rate)} req/s paced for ${o.halfSeconds} s`)
-  const [r, log] = await logged(logFile, async () =>
-    await pacedLoad({ url: pg.url, headers: AUTH, rate, seconds: o.halfSeconds, body: () => decideBody(w), maxSockets: o.connections * 2 }))
+/** pacedLoad in a child process with a heap of its own (bench/paced-client.ts). */
+async function pacedLoadApart (args: { url: string, headers: Record<string, string>, rate: number, seconds: number, warmupSeconds: number, maxSockets: number, workload: Workload }, dir: string): Promise<LoadResult & { measuredFrom: number }> {
+  const latencyFile = join(dir, 'paced-latencies.bin')
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/paced-client.ts'), JSON.stringify(args), latencyFile], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8') })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`paced-client exited with code ${code}`)
+  const summary = JSON.parse(out) as Omit<LoadResult, 'latenciesMs'> & { measuredFrom: number }
+  const bytes = readFileSync(latencyFile)
+  const latenciesMs = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
+  return { ...summary, latenciesMs }
+}
+
+async function halfLoad (pg: Target, logFile: string, rate: number, o: BenchOptions, w: Workload, dir: string): Promise<HalfLoad> {
+  say(`half load: ${int(rate)} req/s paced for ${HALF_LOAD_WARMUP_S} s of warm-up, then ${o.halfSeconds} s measured, from a process of its own`)
+  const from = statSync(logFile).size
+  const r = await pacedLoadApart({ url: pg.url, headers: AUTH, rate, seconds: o.halfSeconds, warmupSeconds: HALF_LOAD_WARMUP_S, maxSockets: o.connections * 2, workload: w }, dir)
+  await new Promise((resolve) => setTimeout(resolve, 300)) // the last lines to reach the file
+  const log = readDecisionLog(logFile, from, statSync(logFile).size, r.measuredFrom)
   say(`  half load done: ${int(r.rps)} req/s achieved${failures(r)}${countDegraded(log)}`)
   return { rate, client: percentiles(r.latenciesMs), server: percentiles(log.latenciesMs), achieved: r.rps, failed: r.failed }
 }
@@ -331,7 +350,7 @@ async function main (): Promise<void> {
   say(`popguard (LOG_LEVEL=info, log to a file) at ${pg.url}; ceiling at ${ceiling.url}`)
 
   const tp = await throughputRounds(pg, ceiling, logFile, redis, o, w)
-  const half = await halfLoad(pg, logFile, median(tp.popguardRps) / 2, o, w)
+  const half = await halfLoad(pg, logFile, median(tp.popguardRps) / 2, o, w, dir)
   const cmds = await commandsPerDecision(pg, logFile, redis, o, w)
   say('TTL check: every key written by the load')
   const loadKeys = await keyCensus(redis.admin(DB.popguard))
