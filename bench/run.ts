@@ -116,11 +116,11 @@ function readDecisionLog (file: string, from: number, to: number, sinceEpochMs =
 }
 
 /** Counts what popguard logged while `work` ran. */
-async function logged<T> (file: string, work: () => Promise<T>): Promise<[T, LoggedDecisions]> {
+async function logged<T> (file: string, work: () => Promise<T>, sinceOf: (result: T) => number = () => 0): Promise<[T, LoggedDecisions]> {
   const from = statSync(file).size
   const result = await work()
   await new Promise((resolve) => setTimeout(resolve, 300)) // the last lines to reach the file
-  return [result, readDecisionLog(file, from, statSync(file).size)]
+  return [result, readDecisionLog(file, from, statSync(file).size, sinceOf(result))]
 }
 
 /** Degraded answers (store timeouts, open circuit) are cheap and would flatter every number. */
@@ -238,10 +238,10 @@ async function pacedLoadApart (args: { url: string, headers: Record<string, stri
 
 async function halfLoad (pg: Target, logFile: string, rate: number, o: BenchOptions, w: Workload, dir: string): Promise<HalfLoad> {
   say(`half load: ${int(rate)} req/s paced for ${HALF_LOAD_WARMUP_S} s of warm-up, then ${o.halfSeconds} s measured, from a process of its own`)
-  const from = statSync(logFile).size
-  const r = await pacedLoadApart({ url: pg.url, headers: AUTH, rate, seconds: o.halfSeconds, warmupSeconds: HALF_LOAD_WARMUP_S, maxSockets: o.connections * 2, workload: w }, dir)
-  await new Promise((resolve) => setTimeout(resolve, 300)) // the last lines to reach the file
-  const log = readDecisionLog(logFile, from, statSync(logFile).size, r.measuredFrom)
+  // Only the measured window's decisions: the warm-up's are in the log too.
+  const [r, log] = await logged(logFile, async () =>
+    await pacedLoadApart({ url: pg.url, headers: AUTH, rate, seconds: o.halfSeconds, warmupSeconds: HALF_LOAD_WARMUP_S, maxSockets: o.connections * 2, workload: w }, dir),
+  (result) => result.measuredFrom)
   say(`  half load done: ${int(r.rps)} req/s achieved${failures(r)}${countDegraded(log)}`)
   return { rate, client: percentiles(r.latenciesMs), server: percentiles(log.latenciesMs), achieved: r.rps, failed: r.failed }
 }

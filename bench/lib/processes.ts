@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 
 const children = new Map<string, ChildProcess>()
 const tempDirs: string[] = []
@@ -16,17 +15,8 @@ export function atStop (close: () => void): void {
   closers.push(close)
 }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      srv.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-  })
-}
+// The same free-port probe the tests use.
+export { freePort } from '../../test/helpers/redis-server.js'
 
 export function removeOnExit (dir: string): void {
   tempDirs.push(dir)
