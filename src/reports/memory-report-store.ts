@@ -3,6 +3,7 @@ import type { ReportStore, StoredDay } from './report-store.js'
 
 /** Report counts in memory, for the in-memory store's single instance; users are counted exactly. */
 export class MemoryReportStore implements ReportStore {
+  readonly userCountError = 0
   private readonly hashes = new Map<string, Map<string, number>>()
   private readonly users = new Map<string, Set<string>>()
   private readonly applied = new Set<string>()

@@ -1,3 +1,4 @@
+import { HLL_RELATIVE_ERROR } from './holdout.js'
 import { readFileSync } from 'node:fs'
 import { KEY_PREFIX } from '../store/keys.js'
 import { waitForReady, type RedisClient } from '../store/redis-client.js'
@@ -28,6 +29,7 @@ const toCounts = (raw: Record<string, string>): Record<string, number> =>
  * deadlines than the decision path, which must never wait on a report).
  */
 export class RedisReportStore implements ReportStore {
+  readonly userCountError = HLL_RELATIVE_ERROR
   private readonly base: string
 
   constructor (private readonly client: RedisClient, private readonly options: RedisReportStoreOptions) {

@@ -15,6 +15,8 @@ export interface StoredDay {
 
 /** Where flushed report counts live: Redis in production, memory for one development instance. */
 export interface ReportStore {
+  /** Relative error of its distinct-user counts: 0 when exact, HyperLogLog's in Redis. */
+  readonly userCountError: number
   /** Applies a batch at most once per flush id. Throws FlushNotSentError when nothing was sent. */
   apply (batch: CountBatch, flushId: string): Promise<void>
   read (days: string[]): Promise<StoredDay[]>

@@ -28,7 +28,6 @@ export class ReportsService {
     readonly flusher: ReportFlusher,
     private readonly store: ReportStore,
     private readonly policy: () => CompiledPolicy,
-    private readonly userCountError: number,
     private readonly clock: () => number,
     private readonly penalize?: (campaignId: string, penalty: PenaltyRequest) => Promise<unknown>
   ) {}
@@ -40,7 +39,7 @@ export class ReportsService {
 
   async daily (from: string, to: string): Promise<DailyReport> {
     const stored = await this.read(reportDays(from, to))
-    return dailyReport(stored, { from, to, timezone: this.policy().defaultTimezone }, this.userCountError)
+    return dailyReport(stored, { from, to, timezone: this.policy().defaultTimezone }, this.store.userCountError)
   }
 
   async campaigns (q: { from: string, to: string, category?: string, status?: string }): Promise<CampaignRow[]> {

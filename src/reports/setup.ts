@@ -5,7 +5,6 @@ import { ReportCounter } from './counter.js'
 import { ReportFlusher } from './flusher.js'
 import type { PenaltyRequest } from '../governance/service.js'
 import { HEALTH_ACTOR } from './health.js'
-import { HLL_RELATIVE_ERROR } from './holdout.js'
 import { MemoryReportStore } from './memory-report-store.js'
 import { RedisReportStore } from './redis-report-store.js'
 import type { ReportStore } from './report-store.js'
@@ -47,9 +46,8 @@ export function useReports (app: FastifyInstance, opts: ReportsOptions): void {
       for (const f of await reports.checkHealth()) app.log.warn({ campaignId: f.campaignId, reason: f.reason }, 'campaign health: automatic penalty applied')
     }
   })
-  const userCountError = opts.store instanceof MemoryReportStore ? 0 : HLL_RELATIVE_ERROR
   const penalize = async (id: string, penalty: PenaltyRequest): Promise<unknown> => await app.governance.applyPenalty(id, penalty, HEALTH_ACTOR)
-  const reports = new ReportsService(counter, flusher, opts.store, () => app.policy.current, userCountError, opts.clock, penalize)
+  const reports = new ReportsService(counter, flusher, opts.store, () => app.policy.current, opts.clock, penalize)
   app.decorate('reports', reports)
   app.decisions.onDecision(counter.observeDecision)
   app.events.onEvent((e) => {

@@ -14,6 +14,7 @@ const clock = () => Date.parse(`${DAY}T12:00:00Z`)
 class FlakyLink implements ReportStore {
   next: 'ok' | 'lost-reply' | 'not-sent' = 'ok'
   constructor (readonly inner: ReportStore) {}
+  get userCountError (): number { return this.inner.userCountError }
   async apply (batch: CountBatch, flushId: string): Promise<void> {
     const mode = this.next
     this.next = 'ok'
