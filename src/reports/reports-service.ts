@@ -24,7 +24,7 @@ export function registryOf (policy: CompiledPolicy, now: number): CampaignInfo[]
 /** Counting (counter + flusher) and reading (the two reports) of one instance. */
 export class ReportsService {
   constructor (
-    readonly counter: ReportCounter,
+    private readonly counter: ReportCounter,
     readonly flusher: ReportFlusher,
     private readonly store: ReportStore,
     private readonly policy: () => CompiledPolicy,

@@ -51,7 +51,7 @@ export function useReports (app: FastifyInstance, opts: ReportsOptions): void {
   app.decorate('reports', reports)
   app.decisions.onDecision(counter.observeDecision)
   app.events.onEvent((e) => {
-    if (e.outcome === 'accepted') counter.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort })
+    if (e.outcome === 'accepted') reports.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort })
   })
   flusher.start()
   app.addHook('onClose', async () => {
