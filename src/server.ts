@@ -24,7 +24,7 @@ async function main (): Promise<void> {
     }
     throw err
   }
-  const { log, flush } = createServerLogger(config.logLevel)
+  const { log, flush } = createServerLogger(config.logLevel, config.production)
   const exit = (code: number): never => {
     flush()
     process.exit(code)
