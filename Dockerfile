@@ -19,6 +19,10 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The example policy, for POPGUARD_POLICY_FILE=/app/examples/policy.json in docker-compose.yml.
 COPY examples ./examples
+# The commit shown in popguard_build_info: docker build --build-arg POPGUARD_COMMIT=$(git rev-parse --short HEAD) .
+# Declared after npm ci, so a new commit does not invalidate the dependency layer.
+ARG POPGUARD_COMMIT=unknown
+ENV POPGUARD_COMMIT=${POPGUARD_COMMIT}
 # Files stay owned by root: the service can read its code but not rewrite it.
 USER node
 EXPOSE 3000

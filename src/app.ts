@@ -9,6 +9,7 @@ import { DEFAULT_CHECK_EVERY_MS } from './governance/policy-sync.js'
 import { createGovernanceStore, useGovernance } from './governance/setup.js'
 import { EventService } from './events/event-service.js'
 import { pseudonymizer } from './log/pseudonym.js'
+import { buildInfo } from './metrics/build-info.js'
 import { Metrics } from './metrics/metrics.js'
 import { useApiKeys } from './plugins/auth.js'
 import { useErrorShape } from './plugins/errors.js'
@@ -104,7 +105,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   useApiKeys(app, config.apiKeys)
   await useOpenApi(app)
 
-  const metrics = new Metrics()
+  const metrics = new Metrics(buildInfo(config.commit))
   const file = await initialPolicy(config, opts.policy)
   const store = opts.store ?? createStore(config, app.log, metrics)
   if (!await store.waitUntilReady(STORE_CONNECT_WAIT_MS)) {

@@ -70,6 +70,14 @@ describe('Dockerfile', () => {
     expect(healthcheck).toContain('/healthz')
   })
 
+  it('turns the POPGUARD_COMMIT build argument into the variable popguard_build_info reads', () => {
+    expect(argsOf(final, 'ARG')).toContain('POPGUARD_COMMIT=unknown')
+    // Shell-style references, not JS templates.
+    expect(argsOf(final, 'ENV')).toContain('POPGUARD_COMMIT=$' + '{POPGUARD_COMMIT}')
+    const compose = parse(read('docker-compose.yml'))
+    expect(compose.services.popguard.build.args).toEqual({ POPGUARD_COMMIT: '$' + '{POPGUARD_COMMIT:-unknown}' })
+  })
+
   it('starts the server with node, not npm, so signals reach it', () => {
     const cmd = JSON.parse(argsOf(final, 'CMD').at(-1) ?? 'null')
     expect(cmd).toEqual(['node', 'dist/src/server.js'])
@@ -86,7 +94,7 @@ describe('docker-compose.yml', () => {
   })
 
   it('builds popguard from this repo and starts it after Redis is healthy', () => {
-    expect(popguard.build).toBe('.')
+    expect(popguard.build.context).toBe('.')
     expect(popguard.depends_on.redis.condition).toBe('service_healthy')
     expect(popguard.ports).toContain('3000:3000')
   })

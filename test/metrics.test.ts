@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/config.js'
 import type { PolicyFile } from '../src/policy/schema.js'
 import { appOnRedis, AUTH, campaign, policy, STORE_KINDS, testApp, type TestApp } from './helpers/app.js'
 import { eventually, scrape } from './helpers/metrics.js'
@@ -89,6 +91,15 @@ describe('metrics labels', () => {
     expect((await scrape(t.app)).value('popguard_policy_version')).toBe(1)
     t.app.policy.replace(policy(), [campaign('a')], 7)
     expect((await scrape(t.app)).value('popguard_policy_version')).toBe(7)
+  })
+
+  it('says which version and commit the instance runs (popguard_build_info)', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    t = await testApp('memory', { policy: policy(), campaigns: [campaign('a')] }, { config: { commit: loadConfig({ POPGUARD_COMMIT: '3f9c2e1' }).commit } })
+    const info = (await scrape(t.app)).samples.filter((s) => s.name === 'popguard_build_info')
+    expect(info).toEqual([{ name: 'popguard_build_info', labels: { version, commit: '3f9c2e1' }, value: 1 }])
+    expect(loadConfig({}).commit).toBe('unknown')
+    expect(() => loadConfig({ POPGUARD_COMMIT: 'a"} 1\nevil' })).toThrow(/POPGUARD_COMMIT/)
   })
 })
 

@@ -16,7 +16,8 @@ const Env = Type.Object({
   POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
-  NODE_ENV: Type.Optional(Type.String())
+  NODE_ENV: Type.Optional(Type.String()),
+  POPGUARD_COMMIT: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z._+-]{1,64}$' }))
 })
 type Env = Static<typeof Env>
 const envChecker = TypeCompiler.Compile(Env)
@@ -41,6 +42,8 @@ export interface AppConfig {
   reports: { flushEveryMs: number, retentionDays: number }
   /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
+  /** The commit the image was built from (POPGUARD_COMMIT, set by the Dockerfile's build argument), or `unknown`. */
+  commit: string
 }
 
 export class ConfigError extends Error {
@@ -112,6 +115,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,
     logLevel: e.LOG_LEVEL ?? 'info',
     reports: { flushEveryMs, retentionDays },
+    commit: e.POPGUARD_COMMIT ?? 'unknown',
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }

@@ -3,6 +3,7 @@ import type { DecisionRecord } from '../decision/service.js'
 import type { EventRecord } from '../events/event-service.js'
 import type { BreakerState } from '../store/circuit-breaker.js'
 import { boundedLabel } from './bounded-label.js'
+import type { BuildInfo } from './build-info.js'
 
 /** Decisions take well under a millisecond on a healthy path; the buckets must see that. */
 const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
@@ -100,7 +101,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
-  constructor () {
+  constructor (build: BuildInfo = { version: 'unknown', commit: 'unknown' }) {
+    new Gauge({
+      name: 'popguard_build_info',
+      help: 'The version (package.json) and commit (POPGUARD_COMMIT at image build, or "unknown") this instance runs; always 1.',
+      labelNames: ['version', 'commit'] as const,
+      registers: [this.registry]
+    }).labels(build).set(1)
     for (const op of STORE_OPS) this.storeErrors.labels({ op }).inc(0)
     for (const state of BREAKER_STATES) this.breakerTransitions.labels({ state }).inc(0)
     const self = this
