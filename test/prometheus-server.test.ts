@@ -1,5 +1,6 @@
-// A real Prometheus server loads deploy/prometheus/alerts.yml and evaluates it against a running
-// popguard: every rule must evaluate without error on the real series and their real labels.
+// A real Prometheus server loads deploy/monitoring's recording and alert rules and evaluates them
+// against a running popguard: every rule must evaluate without error on the real series and their
+// real labels, and the SLO ratios must come out defined (0 errors of real traffic, not empty or NaN).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -7,13 +8,24 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { campaign, policy, testApp, type TestApp } from './helpers/app.js'
 import { eventually } from './helpers/metrics.js'
 
-const rulesFile = fileURLToPath(new URL('../deploy/prometheus/alerts.yml', import.meta.url))
+const RULE_FILES = ['rules.yml', 'alerts.yml'].map((f) => fileURLToPath(new URL(`../deploy/monitoring/${f}`, import.meta.url)))
 
 interface RuleState { name: string, health: string, lastError?: string, lastEvaluation: string }
+interface RuleGroup { name: string, interval?: string, rules: Array<{ record?: string, alert?: string }> }
+const groupsIn = (file: string): RuleGroup[] => parse(readFileSync(file, 'utf8')).groups
+
+/** The shipped rule files with each group's own interval dropped, so the 5-minute budget group is evaluated every second too. */
+function everySecond (dir: string): string[] {
+  return RULE_FILES.map((file, i) => {
+    const copy = join(dir, `rules-${i}.yml`)
+    writeFileSync(copy, stringify({ groups: groupsIn(file).map(({ interval, ...group }) => group) }))
+    return copy
+  })
+}
 
 async function freePort (): Promise<number> {
   const server = createServer()
@@ -39,7 +51,7 @@ describe('a real Prometheus server', () => {
     dir = mkdtempSync(join(tmpdir(), 'popguard-prometheus-'))
     writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify({
       global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      rule_files: [rulesFile],
+      rule_files: everySecond(dir),
       scrape_configs: [{ job_name: 'popguard', static_configs: [{ targets: [target] }] }]
     }))
     const port = await freePort()
@@ -76,8 +88,8 @@ describe('a real Prometheus server', () => {
       return rules.length > 0 && rules.every((r) => Date.parse(r.lastEvaluation) > scrapedAt)
     }, 15_000)
     expect(rules.map((r) => [r.name, r.health, r.lastError ?? ''])).toEqual(rules.map((r) => [r.name, 'ok', '']))
-    const inFile = parse(readFileSync(rulesFile, 'utf8')).groups.flatMap((g: { rules: Array<{ alert: string }> }) => g.rules.map((r) => r.alert))
-    expect(rules.map((r) => r.name)).toEqual(inFile)
+    const inFiles = RULE_FILES.flatMap(groupsIn).flatMap((g) => g.rules.map((r) => r.record ?? r.alert))
+    expect(rules.map((r) => r.name).sort()).toEqual(inFiles.sort())
   }, 20_000)
 
   it('sees the instance up and the version-skew rule\'s inner query answer 0 for it', async () => {
@@ -85,4 +97,25 @@ describe('a real Prometheus server', () => {
     const skew = await query('max by (job) (popguard_policy_version) - min by (job) (popguard_policy_version)')
     expect(skew.map((r) => [r.metric.job, r.value[1]])).toEqual([['popguard', '0']])
   })
+
+  it('computes both SLIs and their error budgets from real decide traffic: nothing failed, so 0 unavailable and the whole budget left', async () => {
+    const traffic = setInterval(() => { t.decide({ userId: 'slo-user', placement: 'home', candidates: [{ campaignId: 'a' }] }).catch(() => {}) }, 50)
+    try {
+      await eventually('the SLO ratios and budgets recorded', async () => {
+        const [unavailable, slow, budget] = await Promise.all([
+          query('job:popguard_decide_unavailable:ratio_rate5m'),
+          query('job:popguard_decide_slow:ratio_rate5m'),
+          query('job:popguard_decide_availability:error_budget_remaining')
+        ])
+        return [unavailable, slow, budget].every((r) => r.length === 1 && r[0]!.value[1] !== 'NaN')
+      }, 15_000)
+    } finally {
+      clearInterval(traffic)
+    }
+    expect((await query('job:popguard_decide_unavailable:ratio_rate5m')).map((r) => [r.metric.job, r.value[1]])).toEqual([['popguard', '0']])
+    expect((await query('job:popguard_decide_availability:error_budget_remaining')).map((r) => r.value[1])).toEqual(['1'])
+    const slow = Number((await query('job:popguard_decide_slow:ratio_rate5m'))[0]!.value[1])
+    expect(slow).toBeGreaterThanOrEqual(0)
+    expect(slow).toBeLessThanOrEqual(1)
+  }, 20_000)
 })
