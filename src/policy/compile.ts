@@ -14,6 +14,8 @@ export interface CompiledCap {
 
 export interface CompiledCampaign {
   id: string
+  /** For people (reports); rules never read it. */
+  name: string
   class: CampaignClass
   category: string
   priority: number
@@ -83,6 +85,7 @@ function compilePenalty (p: Penalty): CompiledPenalty {
 export function compileCampaign (c: Campaign, penalty?: Penalty): CompiledCampaign {
   return {
     id: c.id,
+    name: c.name,
     class: c.class,
     category: c.category,
     priority: c.priority,

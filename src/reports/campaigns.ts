@@ -4,6 +4,7 @@ import type { StoredDay } from './report-store.js'
 /** What the registry says of a campaign now. */
 export interface CampaignInfo {
   id: string
+  name: string
   class: string
   category: string
   status: string
@@ -12,6 +13,8 @@ export interface CampaignInfo {
 
 export interface CampaignRow {
   campaignId: string
+  /** The registry's name for it; null for ids the registry does not know. */
+  name: string | null
   class: string | null
   category: string | null
   status: string | null
@@ -35,6 +38,7 @@ const EVENT_FIELDS = { shown: 'shown', dismissed: 'dismissed', clicked: 'clicked
 function emptyRow (id: string, info: CampaignInfo | undefined): CampaignRow {
   return {
     campaignId: id,
+    name: info?.name ?? null,
     class: info?.class ?? null,
     category: info?.category ?? null,
     status: info?.status ?? null,

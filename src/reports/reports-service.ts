@@ -18,7 +18,7 @@ function penaltyOf (c: CompiledCampaign, now: number): CampaignInfo['penalty'] {
 
 /** The campaigns of the registry as the campaign report shows them, with the penalty in force now. */
 export function registryOf (policy: CompiledPolicy, now: number): CampaignInfo[] {
-  return [...policy.campaigns.values()].map((c) => ({ id: c.id, class: c.class, category: c.category, status: c.status, penalty: penaltyOf(c, now) }))
+  return [...policy.campaigns.values()].map((c) => ({ id: c.id, name: c.name, class: c.class, category: c.category, status: c.status, penalty: penaltyOf(c, now) }))
 }
 
 /** Counting (counter + flusher) and reading (the two reports) of one instance. */

@@ -66,6 +66,7 @@ export const CampaignReport = Type.Object({
   to: Type.String(),
   campaigns: Type.Array(Type.Object({
     campaignId: Type.String({ description: '`(unknown)` gathers campaign ids the registry did not know.' }),
+    name: Type.Union([Type.String(), Type.Null()], { description: 'The campaign\'s name in the registry (free text: show it as text, never as markup); null for ids the registry does not know.' }),
     class: Type.Union([Type.String(), Type.Null()]),
     category: Type.Union([Type.String(), Type.Null()]),
     status: Type.Union([Type.String(), Type.Null()]),

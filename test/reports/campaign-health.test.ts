@@ -5,9 +5,9 @@ import { campaign, policy, TestClock, uniquePrefix } from '../helpers/app.js'
 import { reportApp, type ReportApp } from '../helpers/reports.js'
 
 const RULE: HealthRule = { minImpressions: 500, window: '7d', complaintRate: 0.01, dismissRate: 0.6, action: 'limit' }
-const info = (id: string, over: Partial<CampaignInfo> = {}): CampaignInfo => ({ id, class: 'marketing', category: 'promo', status: 'active', penalty: null, ...over })
+const info = (id: string, over: Partial<CampaignInfo> = {}): CampaignInfo => ({ id, name: id, class: 'marketing', category: 'promo', status: 'active', penalty: null, ...over })
 const row = (id: string, shown: number, complained: number, dismissed = 0): CampaignRow => ({
-  ...{ campaignId: id, class: 'marketing', category: 'promo', status: 'active', requested: shown, allowed: shown, suppressed: {} },
+  ...{ campaignId: id, name: id, class: 'marketing', category: 'promo', status: 'active', requested: shown, allowed: shown, suppressed: {} },
   ...{ shown, dismissed, complained, clicked: 0, converted: 0, discarded: 0, dismissRate: null, complaintRate: null, penalty: null }
 })
 const judged = (rows: CampaignRow[], registry = rows.map((r) => info(r.campaignId))) => unhealthyCampaigns(rows, registry, RULE).map((f) => f.campaignId)
