@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import helmet from '@fastify/helmet'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
@@ -9,8 +10,38 @@ const FILES = {
   '/reports/style.css': { type: 'text/css; charset=utf-8', body: read('style.css') }
 }
 
+/**
+ * The page holds a reports key in sessionStorage, so nothing but its own files may run in it,
+ * nothing may frame it, and no string may become markup: only this origin's script and style
+ * (nothing inline), fetches to this origin only, no forms posted anywhere, Trusted Types for the
+ * DOM's HTML sinks (innerHTML and friends throw).
+ */
+const PAGE_CSP = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    imgSrc: ["'self'"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+    requireTrustedTypesFor: ["'script'"],
+    trustedTypes: ["'none'"]
+  }
+}
+
 /** The report page: public HTML and script that hold no data; the data needs a reports key. */
 const reportPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Registered inside this plugin: the headers apply to the page's routes only, not to the API.
+  await app.register(helmet, {
+    contentSecurityPolicy: PAGE_CSP,
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // The page may be served over plain HTTP inside a network; HSTS is the TLS terminator's call.
+    strictTransportSecurity: false
+  })
   for (const [url, file] of Object.entries(FILES)) {
     app.get(url, {
       schema: {

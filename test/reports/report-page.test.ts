@@ -1,5 +1,8 @@
-import { mkdirSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { parse } from 'csv-parse/sync'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { campaign, policy, TestClock, uniquePrefix } from '../helpers/app.js'
 import { reportApp, type ReportApp } from '../helpers/reports.js'
@@ -9,10 +12,35 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const DAYS = 7
 const clock = new TestClock(Date.now() - (DAYS - 1) * 86_400_000)
 const campaigns = ['spring-sale', 'cashback-weekend', 'quick-loan', 'travel-insurance', 'gold-membership']
+/** The registry name the page shows: "quick-loan" is called "Quick loan". */
+const nameOf = (id: string): string => id[0]!.toUpperCase() + id.slice(1).replaceAll('-', ' ')
+/** Where the test writes the page's picture for docs/marketers.md: only when asked (`npm run screenshot`), so a test run leaves the tree clean. */
+const SCREENSHOT = process.env.POPGUARD_SCREENSHOT
+/** Markup in free text a person typed: it must show as these characters and never run. */
+const HOSTILE_NAME = '<img src=x onerror="window.__pwned=\'name\'">'
+const HOSTILE_REASON = '<script>window.__pwned=\'reason\'</script><img src=x onerror="window.__pwned=\'reason\'">'
+const CSP_HEADER = 'content-security-policy'
 
 let t: ReportApp
 let base: string
 let browser: Browser
+
+/** A page that records every Content-Security-Policy violation in window.__violations. */
+async function watchedPage (viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport })
+  await page.addInitScript({
+    content: `window.__violations = []
+      document.addEventListener('securitypolicyviolation', (e) => { window.__violations.push(e.violatedDirective + ' ' + e.blockedURI) })`
+  })
+  return page
+}
+
+async function signIn (page: Page, url: string): Promise<void> {
+  await page.goto(url + '/reports')
+  await page.fill('#key', 'dev-reports-key')
+  await page.click('#login button[type=submit]')
+  await page.waitForSelector('body[data-loaded=true]', { timeout: 15_000 })
+}
 
 /** A week of traffic: every user asks four times a day; treated users are capped at one pop-up a day. */
 async function week (): Promise<void> {
@@ -42,7 +70,7 @@ beforeAll(async () => {
       doNotInterrupt: ['checkout'],
       holdout: { percent: 20, salt: 'page-test' }
     }),
-    campaigns: campaigns.map((id, i) => campaign(id, { priority: 80 - i * 10, category: id === 'quick-loan' ? 'loans' : 'promo' }))
+    campaigns: campaigns.map((id, i) => campaign(id, { name: nameOf(id), priority: 80 - i * 10, category: id === 'quick-loan' ? 'loans' : 'promo' }))
   }, uniquePrefix(), clock)
   await week()
   const penalty = await t.app.inject({
@@ -76,12 +104,9 @@ describe('the report page in a browser', () => {
     await page.close()
   })
 
-  it('signs in with the reports key, loads the data and draws every chart', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-    await page.goto(base + '/reports')
-    await page.fill('#key', 'dev-reports-key')
-    await page.click('#login button[type=submit]')
-    await page.waitForSelector('body[data-loaded=true]', { timeout: 15_000 })
+  it('signs in with the reports key, loads the data and draws every chart, within its Content-Security-Policy', async () => {
+    const page = await watchedPage()
+    await signIn(page, base)
 
     expect(await page.textContent('#fig-holdout')).toMatch(/^\d+\.\d%$/)
     expect(await page.textContent('#fig-holdout-detail')).toMatch(/95% CI/)
@@ -90,15 +115,124 @@ describe('the report page in a browser', () => {
     expect(await page.locator('#chart-outcomes rect.bar').count()).toBeGreaterThanOrEqual(DAYS * 2)
     expect(await page.locator('#chart-suppressed rect.bar').count()).toBe(campaigns.length)
     expect(await page.locator('#chart-complaints rect.bar').count()).toBe(1)
-    expect(await page.textContent('#chart-complaints')).toContain('quick-loan')
+    expect(await page.textContent('#chart-complaints')).toContain('Quick loan')
     expect(await page.locator('#penalties tbody tr').count()).toBe(1)
     expect(await page.textContent('#penalties tbody')).toContain('Aggressive copy')
+    expect(await page.evaluate('window.__violations')).toEqual([])
     // The key stays in this tab only.
     expect(await page.evaluate('window.sessionStorage.getItem("popguard-reports-key")')).toBe('dev-reports-key')
     expect(await page.evaluate('window.localStorage.length')).toBe(0)
 
     mkdirSync('test-output', { recursive: true })
     await page.screenshot({ path: 'test-output/report-page.png', fullPage: true })
+    if (SCREENSHOT !== undefined && SCREENSHOT !== '') await page.screenshot({ path: SCREENSHOT, fullPage: true })
+    await page.close()
+  })
+
+  it('serves the page and its files with a strict Content-Security-Policy, no framing and no sniffing; the API without them', async () => {
+    for (const url of ['/reports', '/reports/app.js', '/reports/style.css']) {
+      const res = await t.app.inject(url)
+      expect(res.statusCode, url).toBe(200)
+      const csp = Object.fromEntries(String(res.headers[CSP_HEADER]).split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values.join(' ')]))
+      expect(csp, url).toEqual({
+        'default-src': "'none'",
+        'script-src': "'self'",
+        'style-src': "'self'",
+        'connect-src': "'self'",
+        'img-src': "'self'",
+        'base-uri': "'none'",
+        'form-action': "'none'",
+        'frame-ancestors': "'none'",
+        'require-trusted-types-for': "'script'",
+        'trusted-types': "'none'"
+      })
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff')
+      expect(res.headers['x-frame-options'], url).toBe('DENY')
+      expect(res.headers['referrer-policy'], url).toBe('no-referrer')
+    }
+    for (const url of ['/healthz', '/docs', '/v1/reports/daily?from=2026-01-01&to=2026-01-02']) {
+      expect((await t.app.inject(url)).headers[CSP_HEADER], url).toBeUndefined()
+    }
+  })
+
+  it('refuses to be framed by another page', async () => {
+    // The framing page comes from a server of its own on loopback (another origin, same address space).
+    const framer = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html')
+      res.end(`<iframe src="${base}/reports" onload="document.body.dataset.framed = 'done'"></iframe>`)
+    })
+    await new Promise<void>((resolve) => framer.listen(0, '127.0.0.1', resolve))
+    const page = await watchedPage()
+    try {
+      await page.goto(`http://127.0.0.1:${(framer.address() as AddressInfo).port}/`)
+      // The iframe's load event fires whether the page loaded in it or the browser refused it.
+      await page.waitForSelector('body[data-framed=done]', { state: 'attached' })
+      const framed = page.frames().filter((f) => f !== page.mainFrame())
+      expect(framed.length).toBe(1)
+      // A refused frame never gets the page's document: no login form inside it.
+      expect(await framed[0]!.locator('#login').count()).toBe(0)
+    } finally {
+      await page.close()
+      framer.close()
+    }
+  })
+})
+
+describe('the report page with hostile campaign text', () => {
+  let hostile: ReportApp
+  let url: string
+  beforeAll(async () => {
+    hostile = await reportApp('memory', {
+      policy: policy({ caps: [{ id: 'daily', per: 'user', limit: 1, window: 'calendarDay' }] }),
+      campaigns: [campaign('hostile', { name: HOSTILE_NAME, category: HOSTILE_NAME }), campaign('plain')]
+    }, uniquePrefix())
+    for (let u = 0; u < 5; u++) {
+      await hostile.decide({ userId: `hostile-user-${u}`, placement: 'home', candidates: [{ campaignId: 'plain' }] })
+      await hostile.decide({ userId: `hostile-user-${u}`, placement: 'home', candidates: [{ campaignId: 'hostile' }] })
+    }
+    const penalty = await hostile.app.inject({
+      method: 'POST',
+      url: '/v1/campaigns/hostile/penalties',
+      headers: { authorization: 'Bearer dev-admin-key' },
+      payload: { action: 'suspend', reason: HOSTILE_REASON }
+    })
+    expect(penalty.statusCode, penalty.body).toBeLessThan(300)
+    url = await hostile.app.listen({ port: 0, host: '127.0.0.1' })
+  })
+  afterAll(async () => { await hostile?.app.close() })
+
+  it('shows a campaign name and a penalty reason full of markup as text, and nothing in them runs', async () => {
+    const page = await watchedPage()
+    await signIn(page, url)
+    const cells = await page.locator('#penalties tbody tr td').allTextContents()
+    expect(cells.slice(0, 3)).toEqual([HOSTILE_NAME, 'hostile', 'suspend'])
+    expect(cells[3]).toBe(HOSTILE_REASON)
+    expect(await page.textContent('#chart-suppressed')).toContain(HOSTILE_NAME.slice(0, 21))
+    expect(await page.evaluate('window.__pwned')).toBeUndefined()
+    expect(await page.locator('img').count()).toBe(0)
+    expect(await page.locator('script').count()).toBe(1)
+    expect(await page.evaluate('window.__violations')).toEqual([])
+    // The browser enforces it too: a string handed to an HTML sink throws instead of becoming markup.
+    const assigned = await page.evaluate(`(() => {
+      try {
+        document.body.insertAdjacentHTML('beforeend', '<img src=x onerror="window.__pwned=1">')
+        return 'became markup'
+      } catch (err) {
+        return err.name
+      }
+    })()`)
+    expect(assigned).toBe('TypeError')
+    await page.close()
+  })
+
+  it('downloads the campaign CSV from the page under its policy, the markup in it kept as plain text', async () => {
+    const page = await watchedPage()
+    await signIn(page, url)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')])
+    const rows = parse(readFileSync((await download.path())!, 'utf8'), { columns: true }) as Record<string, string>[]
+    // Markup starts with '<', not a formula character: the CSV keeps it as it is; the page never renders the CSV.
+    expect(rows.find((r) => r.campaignId === 'hostile')).toMatchObject({ name: HOSTILE_NAME, penaltyReason: HOSTILE_REASON })
+    expect(await page.evaluate('window.__violations')).toEqual([])
     await page.close()
   })
 })

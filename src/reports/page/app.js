@@ -1,11 +1,15 @@
 // The report page: signs in with a reports key (kept in sessionStorage), reads the JSON reports
-// and draws its charts as SVG. No library, nothing fetched from outside the service.
+// and draws its charts as SVG. No library, nothing fetched from outside the service. Campaign names
+// and penalty reasons are free text typed by people: they only ever reach the page as textContent
+// (the Content-Security-Policy also refuses inline script and string-to-HTML sinks).
 const KEY = 'popguard-reports-key'
 const SVG = 'http://www.w3.org/2000/svg'
 const COLORS = ['#2364aa', '#e07a1f', '#8e44ad', '#16a085', '#c0392b', '#7f8c8d', '#d4ac0d', '#2c3e50', '#27ae60', '#e84393']
 const $ = (id) => document.getElementById(id)
 const pct = (x) => x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`
 const fmt = (n) => n.toLocaleString('en-US')
+/** How a campaign is named on the page: its registry name, or its id when the registry no longer knows it. */
+const nameOf = (c) => c.name ?? c.campaignId
 
 class AuthError extends Error {}
 
@@ -143,20 +147,27 @@ function render (daily, campaigns) {
   ])
   const suppressedOf = (c) => Object.values(c.suppressed).reduce((a, b) => a + b, 0)
   barList($('chart-suppressed'), campaigns.filter((c) => suppressedOf(c) > 0).sort((a, b) => suppressedOf(b) - suppressedOf(a)).slice(0, 10)
-    .map((c) => ({ label: c.campaignId, value: suppressedOf(c), note: `${fmt(suppressedOf(c))} of ${fmt(c.requested)}`, color: COLORS[1] })), 'No campaign was suppressed.')
+    .map((c) => ({ label: nameOf(c), value: suppressedOf(c), note: `${fmt(suppressedOf(c))} of ${fmt(c.requested)}`, color: COLORS[1] })), 'No campaign was suppressed.')
   barList($('chart-complaints'), campaigns.filter((c) => c.complained > 0).sort((a, b) => b.complained - a.complained).slice(0, 10)
-    .map((c) => ({ label: c.campaignId, value: c.complained, note: `${fmt(c.complained)} (${pct(c.complaintRate)} of shown)`, color: COLORS[4] })), 'No complaints in this range.')
+    .map((c) => ({ label: nameOf(c), value: c.complained, note: `${fmt(c.complained)} (${pct(c.complaintRate)} of shown)`, color: COLORS[4] })), 'No complaints in this range.')
   const body = $('penalties').querySelector('tbody')
-  body.replaceChildren(...campaigns.filter((c) => c.penalty !== null).map((c) => {
+  const row = (cells) => {
     const tr = document.createElement('tr')
-    for (const v of [c.campaignId, c.penalty.action, c.penalty.reason, c.penalty.until ?? 'until lifted', c.penalty.by]) {
+    for (const v of cells) {
       const td = document.createElement('td')
       td.textContent = v
       tr.append(td)
     }
     return tr
-  }))
-  if (body.children.length === 0) body.innerHTML = '<tr><td colspan="5" class="muted">No campaign is under a penalty.</td></tr>'
+  }
+  body.replaceChildren(...campaigns.filter((c) => c.penalty !== null)
+    .map((c) => row([nameOf(c), c.campaignId, c.penalty.action, c.penalty.reason, c.penalty.until ?? 'until lifted', c.penalty.by])))
+  if (body.children.length === 0) {
+    const none = row(['No campaign is under a penalty.'])
+    none.firstChild.colSpan = 6
+    none.firstChild.className = 'muted'
+    body.append(none)
+  }
 }
 
 async function load () {
