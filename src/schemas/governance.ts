@@ -4,9 +4,12 @@ import { Campaign, Cap, Penalty, PenaltyAction, Policy } from '../policy/schema.
 const When = Type.String({ format: 'date-time', description: 'An ISO 8601 instant.' })
 const KeyName = Type.String({ description: 'The name of the API key that acted (`boot`: seeded from the policy file).' })
 
+/** Far past the longest list (the audit trail keeps 10,000 entries): a bound, so no store sees 1e21. */
+const MAX_OFFSET = 100_000
+
 export const Paging = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'At most this many items.' }),
-  offset: Type.Integer({ minimum: 0, default: 0, description: 'Items to skip: the `nextOffset` of the previous page.' })
+  offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'Items to skip: the `nextOffset` of the previous page.' })
 }, { additionalProperties: false })
 
 export const Paged = <T extends TSchema>(item: T, description: string) => Type.Object({
