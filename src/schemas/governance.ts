@@ -18,19 +18,33 @@ export const Paged = <T extends TSchema>(item: T, description: string) => Type.O
 })
 
 export const StoredPolicyBody = Type.Object({
-  version: Type.Integer({ minimum: 1, description: 'The policy version: decisions report it, `ETag` carries it, `If-Match` compares it.' }),
+  version: Type.Integer({ minimum: 1, description: 'The policy version: decisions report it, `ETag` carries it (`"3"`), `If-Match` compares it.' }),
   document: Policy,
   updatedAt: When,
   updatedBy: KeyName
 })
 
-export const GovernanceHeaders = Type.Object({
-  'x-change-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why: written to the audit trail.' }))
-})
+/** `*`, or a list of entity tags (`"3"`, `W/"3"` or a bare `3` for the policy's version). */
+const ENTITY_TAGS = '^\\s*(\\*|((W/)?"[^",]*"|[0-9A-Za-z_-]{1,64})(\\s*,\\s*((W/)?"[^",]*"|[0-9A-Za-z_-]{1,64}))*)\\s*$'
+const ChangeReason = Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why: written to the audit trail.' }))
+const IfMatch = Type.Optional(Type.String({
+  maxLength: 1024,
+  pattern: ENTITY_TAGS,
+  description: 'Required: the `ETag` read, or `*` (whatever exists now). Without it 428; when the record changed since, 412.'
+}))
 
-export const PolicyPutHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'The version read (`ETag` of GET /v1/policy); a stale one is refused with 412.' })),
-  'x-change-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why: written to the audit trail.' }))
+export const IfMatchHeaders = Type.Object({ 'if-match': IfMatch })
+
+export const AdminWriteHeaders = Type.Object({ 'if-match': IfMatch, 'x-change-reason': ChangeReason })
+
+export const CampaignPutHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({
+    maxLength: 1024,
+    pattern: ENTITY_TAGS,
+    description: 'To replace: the campaign\'s `ETag` read, or `*` (whatever exists now); 412 when it changed since or does not exist.'
+  })),
+  'if-none-match': Type.Optional(Type.Literal('*', { description: 'To create: `*`; 412 when the campaign exists. One of the two headers is required (428).' })),
+  'x-change-reason': ChangeReason
 })
 
 export const Changes = Type.Array(Type.String(), { description: 'JSON pointers of what changed (at most 50).' })
@@ -60,7 +74,8 @@ export const CampaignView = Type.Object({
     description: '`suspended` while a suspension penalty is in force, else the campaign\'s own status.'
   }),
   updatedAt: When,
-  updatedBy: KeyName
+  updatedBy: KeyName,
+  etag: Type.String({ description: 'The campaign\'s `ETag` (as the header sends it): changes with the campaign and with its penalty. Send it in `If-Match`.' })
 })
 
 export const CampaignQuery = Type.Object({
