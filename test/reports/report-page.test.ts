@@ -76,7 +76,7 @@ beforeAll(async () => {
   const penalty = await t.app.inject({
     method: 'POST',
     url: '/v1/campaigns/quick-loan/penalties',
-    headers: { authorization: 'Bearer dev-admin-key' },
+    headers: { authorization: 'Bearer dev-admin-key', 'if-match': '*' },
     payload: { action: 'suspend', reason: 'Aggressive copy: "only today", misleading rate' }
   })
   expect(penalty.statusCode).toBeLessThan(300)
