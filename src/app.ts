@@ -66,6 +66,8 @@ export interface BuildOptions {
   governance?: GovernanceStore
   /** A report store to use instead of the configured one (tests); the app closes it on close. */
   reportStore?: ReportStore
+  /** How often the governance store's revision is checked (ms): DEFAULT_CHECK_EVERY_MS unless a test needs it sooner. */
+  governanceCheckEveryMs?: number
 }
 
 function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
@@ -119,7 +121,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     file,
     overwrite: config.policyOverwrite,
     clock: opts.clock ?? Date.now,
-    checkEveryMs: DEFAULT_CHECK_EVERY_MS
+    checkEveryMs: opts.governanceCheckEveryMs ?? DEFAULT_CHECK_EVERY_MS
   })
   app.decorate('decisions', new DecisionService({
     store,

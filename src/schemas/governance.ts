@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Campaign, Cap, Penalty, PenaltyAction, Policy } from '../policy/schema.js'
 
 const When = Type.String({ format: 'date-time', description: 'An ISO 8601 instant.' })
-const KeyName = Type.String({ description: 'The name of the API key that acted (`boot`: seeded from the policy file).' })
+const KeyName = Type.String({ description: 'The name of the API key that acted (`boot`: seeded from the policy file; `restore`: an instance wrote back the configuration the store had lost).' })
 
 export const Paging = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'At most this many items.' }),
@@ -77,9 +77,9 @@ export type PenaltyBody = Static<typeof PenaltyBody>
 export const AuditItem = Type.Object({
   at: When,
   by: KeyName,
-  action: Type.Union(['policy.seed', 'policy.update', 'campaign.create', 'campaign.update', 'campaign.delete', 'penalty.apply', 'penalty.lift']
-    .map((a) => Type.Literal(a))),
-  target: Type.String({ description: '`policy` or `campaign:<id>`.' }),
+  action: Type.Union(['policy.seed', 'policy.update', 'campaign.create', 'campaign.update', 'campaign.delete', 'penalty.apply', 'penalty.lift',
+    'governance.restore'].map((a) => Type.Literal(a))),
+  target: Type.String({ description: '`policy`, `campaign:<id>`, or `governance` (a restore of the whole configuration).' }),
   reason: Type.Union([Type.String(), Type.Null()]),
   before: Type.Unknown({ description: 'A summary of the record before: `{version}` for the policy, the record for a campaign or penalty; null when created.' }),
   after: Type.Unknown({ description: 'The same after the change; null when deleted or lifted.' }),
