@@ -3,8 +3,10 @@
  * the configuration it loaded, exactly one of them writes it back, /readyz and the metrics say
  * what is going on meanwhile, and a critical campaign is never unknown.
  */
+import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import type { PolicyFile } from '../../src/policy/schema.js'
 import { campaign, policy, rawRedis, testApp, uniquePrefix, type TestApp, type TestAppOptions } from '../helpers/app.js'
 import { eventually, scrape } from '../helpers/metrics.js'
@@ -189,6 +191,28 @@ describe('governance when Redis loses its data', () => {
     await onServer(async (r) => { await expectRestored(r, prefix, lost.revision) })
     await expectOneRestoreAudited(b)
     expect(await restoresCounted([a, b])).toBe(1)
+  })
+
+  it('with the compose stack\'s persistence, the configuration and its audit trail survive a Redis crash: nothing to restore', async () => {
+    const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'))
+    const [program, ...args] = compose.services.redis.command as string[]
+    expect(program).toBe('redis-server')
+    await server.stop()
+    await server.start(args)
+    const prefix = uniquePrefix()
+    const [a, b] = [await instance(prefix), await instance(prefix)]
+    await changeAtRunTime(a, b)
+    const before = await onServer(async (r) => await stored(r, prefix))
+    await sleep(1500) // appendfsync everysec: a crash loses at most the last second
+    await server.stop()
+    await server.start(args)
+    await sleep(3 * CHECK_MS)
+    expect(await onServer(async (r) => await stored(r, prefix))).toEqual(before)
+    expect(await restoresCounted([a, b])).toBe(0)
+    const audit = await admin(a, 'GET', '/v1/audit')
+    expect(audit.body.items.map((e: any) => e.action)).toEqual(['penalty.apply', 'campaign.create', 'policy.update', 'policy.seed'])
+    await server.stop()
+    await server.start()
   })
 
   it('an instance that never loaded a configuration is not ready, and seeds the store from the policy file once it can', async () => {
