@@ -171,7 +171,7 @@ describe('governance when Redis loses its data', () => {
     expect(history.body.items.map((h: any) => [h.version, h.by])).toEqual([[2, 'restore']])
   })
 
-  it('restarted empty under load: the configuration is back within a few checks, restored once, no decision lost a campaign', async () => {
+  it('restarted empty with decisions running: the configuration is back within a few checks, restored once, no decision lost a campaign', async () => {
     const prefix = uniquePrefix()
     const [a, b] = [await instance(prefix), await instance(prefix)]
     await changeAtRunTime(a, b)
