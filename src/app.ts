@@ -70,6 +70,8 @@ export interface BuildOptions {
   reportStore?: ReportStore
   /** HTTP timeouts (tests shorten them); DEFAULT_TIMEOUTS otherwise. */
   timeouts?: Partial<HttpTimeouts>
+  /** How often the governance store's revision is checked (ms): DEFAULT_CHECK_EVERY_MS unless a test needs it sooner. */
+  governanceCheckEveryMs?: number
 }
 
 function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
@@ -129,7 +131,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     file,
     overwrite: config.policyOverwrite,
     clock: opts.clock ?? Date.now,
-    checkEveryMs: DEFAULT_CHECK_EVERY_MS
+    checkEveryMs: opts.governanceCheckEveryMs ?? DEFAULT_CHECK_EVERY_MS
   })
   app.decorate('decisions', new DecisionService({
     store,

@@ -17,6 +17,8 @@ export interface MetricsSources {
   policyVersion: () => number
   /** Stored governance records refused as invalid since start (the last good value stayed in force). */
   rejectedPolicyRecords?: () => number
+  /** Whether the governance store holds the configuration this instance serves, and the restores it wrote. */
+  governance?: () => { inStep: boolean, restores: number }
   /** The store's circuit breaker state, or null for a store without one (memory). */
   breakerState: () => BreakerState | null
   storeKind: () => string
@@ -138,6 +140,26 @@ export class Metrics {
         const now = self.sources?.rejectedPolicyRecords?.() ?? rejectedSeen
         if (now > rejectedSeen) this.inc(now - rejectedSeen)
         rejectedSeen = now
+      }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_governance_in_step',
+      help: 'Whether the governance store holds the configuration this instance serves (1), or lost it and this instance is restoring it or has not loaded it yet (0).',
+      registers: [this.registry],
+      collect () {
+        const governance = self.sources?.governance?.()
+        if (governance !== undefined) this.set(governance.inStep ? 1 : 0)
+      }
+    })
+    let restoresSeen = 0
+    new Counter({ // eslint-disable-line no-new
+      name: 'popguard_governance_restores_total',
+      help: 'Times this instance wrote its last good configuration back to a governance store that had lost it (Redis restarted empty or from an older copy).',
+      registers: [this.registry],
+      collect () {
+        const now = self.sources?.governance?.().restores ?? restoresSeen
+        if (now > restoresSeen) this.inc(now - restoresSeen)
+        restoresSeen = now
       }
     })
     new Gauge({ // eslint-disable-line no-new

@@ -14,6 +14,7 @@ export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promi
   metrics.readFrom({
     policyVersion: () => app.policy.current.version,
     rejectedPolicyRecords: () => app.policy.rejectedRecords,
+    governance: () => ({ inStep: app.policy.storeStatus === 'in_step', restores: app.policy.restores }),
     breakerState: () => (app.store as Partial<RedisStore>).breaker?.state ?? null,
     storeKind: () => app.store.kind
   })

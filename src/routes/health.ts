@@ -2,7 +2,15 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../schemas/common.js'
 
-const Health = Type.Object({ status: Type.String(), store: Type.Optional(Type.String()), policyVersion: Type.Optional(Type.Integer()) })
+const Health = Type.Object({
+  status: Type.String(),
+  store: Type.Optional(Type.String()),
+  policyVersion: Type.Optional(Type.Integer()),
+  governance: Type.Optional(Type.Union([Type.Literal('in_step'), Type.Literal('restoring')], {
+    description: '`in_step`: the governance store holds the configuration this instance serves. `restoring`: the store lost it ' +
+      '(missing, or older than loaded); this instance serves its last good configuration and writes it back at its next check.'
+  }))
+})
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', {
@@ -15,16 +23,23 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'readyz',
       tags: ['operations'],
-      summary: 'Readiness: the store answers and a policy is loaded',
+      summary: 'Readiness: the store answers and a configuration loaded from it is in force',
+      description: '503 while the store does not answer, or before this instance has loaded the configuration from it (it would ' +
+        'answer by the policy file). 200 with `governance: restoring` while the store has lost its configuration: the instance ' +
+        'answers by its last good one, as before the loss (docs/operations.md, "Readiness").',
       response: { 200: Health, ...errorResponses(503) }
     }
-  }, async (request, reply) => {
+  }, async (_request, reply) => {
     try {
       await app.store.ping()
     } catch {
       return reply.code(503).send({ error: 'unavailable', message: `store (${app.store.kind}) is not reachable` })
     }
-    return { status: 'ready', store: app.store.kind, policyVersion: app.policy.current.version }
+    const governance = app.policy.storeStatus
+    if (governance === 'not_loaded') {
+      return reply.code(503).send({ error: 'unavailable', message: 'the configuration has not been loaded from the governance store yet' })
+    }
+    return { status: 'ready', store: app.store.kind, policyVersion: app.policy.current.version, governance }
   })
 }
 export default healthRoutes

@@ -63,11 +63,24 @@ export interface TestApp {
   close (): Promise<void>
 }
 
-export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?: TestClock, prefix?: string, logger?: any, config?: Partial<AppConfig> } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  clock?: TestClock
+  prefix?: string
+  logger?: any
+  config?: Partial<AppConfig>
+  /** A Redis of the test's own (test/helpers/redis-server.ts) instead of the suite's. */
+  redisUrl?: string
+  /** The governance revision check interval (ms). */
+  checkEveryMs?: number
+}
+
+export async function testApp (kind: StoreKind, file: PolicyFile, opts: TestAppOptions = {}): Promise<TestApp> {
   const prefix = opts.prefix ?? uniquePrefix()
-  const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix)
-  const governance = kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix)
-  const app = await buildApp(testConfig(opts.config), { policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger })
+  const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix, opts.redisUrl)
+  const governance = kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix, opts.redisUrl)
+  const app = await buildApp(testConfig(opts.config), {
+    policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger, governanceCheckEveryMs: opts.checkEveryMs
+  })
   return {
     app,
     store,
