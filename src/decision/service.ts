@@ -7,7 +7,7 @@ import { userTag } from './codes.js'
 import { fallbackVerdicts } from './fallback.js'
 import { cohortOf } from './holdout.js'
 import { planDecision, type DecideInput } from './plan.js'
-import { isValidTimeZone } from './time.js'
+import { canonicalTimeZone } from './time.js'
 import type { Cohort, DecisionPlan, Reason, Verdict } from './types.js'
 
 export interface CandidateAnswer {
@@ -86,8 +86,8 @@ export class DecisionService {
   async decide (input: DecideInput): Promise<DecideAnswer> {
     const started = performance.now()
     const policy = this.opts.policy()
-    const timezone = input.context?.timezone ?? policy.defaultTimezone
-    if (!isValidTimeZone(timezone)) throw new InvalidTimezoneError(timezone)
+    const timezone = input.context?.timezone === undefined ? policy.defaultTimezone : canonicalTimeZone(input.context.timezone)
+    if (timezone === null) throw new InvalidTimezoneError(input.context?.timezone ?? '')
 
     const cohort = cohortOf(input.userId, policy.holdout)
     const echo: Echo = [policy.version, policy.mode, cohort]

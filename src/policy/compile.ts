@@ -1,6 +1,7 @@
 import type { Campaign, CampaignClass, Penalty, Policy } from './schema.js'
 import { durationMs } from './duration.js'
 import { nameCode } from '../decision/codes.js'
+import { canonicalTimeZone } from '../decision/time.js'
 
 export interface CompiledCap {
   id: string
@@ -39,6 +40,7 @@ export interface CompiledPenalty {
 export interface CompiledPolicy {
   version: number
   document: Policy
+  /** The policy's default zone, canonical (see canonicalTimeZone). */
   defaultTimezone: string
   caps: CompiledCap[]
   cooldownMs: number
@@ -111,7 +113,7 @@ export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], v
   return {
     version,
     document: policy,
-    defaultTimezone: policy.defaultTimezone,
+    defaultTimezone: canonicalTimeZone(policy.defaultTimezone) ?? policy.defaultTimezone,
     caps,
     cooldownMs,
     quietHours: policy.quietHours === undefined
