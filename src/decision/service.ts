@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import type { CompiledPolicy } from '../policy/compile.js'
+import { placementOf, type CompiledPolicy } from '../policy/compile.js'
 import { StoreUnavailableError, type Store } from '../store/store.js'
 import { InvalidTimezoneError } from '../errors.js'
 import { userTag } from './codes.js'
@@ -31,6 +31,7 @@ export interface DecideAnswer {
 /** What observers (metrics, reports) learn of each decision. */
 export interface DecisionRecord {
   answer: DecideAnswer
+  /** A declared placement or `other`: never the client's own string. */
   placement: string
   /** The user's pseudonym (HMAC with the log key), never the raw id. */
   user: string
@@ -83,11 +84,13 @@ export class DecisionService {
     this.observers.push(observer)
   }
 
-  async decide (input: DecideInput): Promise<DecideAnswer> {
+  async decide (raw: DecideInput): Promise<DecideAnswer> {
     const started = performance.now()
     const policy = this.opts.policy()
-    const timezone = input.context?.timezone === undefined ? policy.defaultTimezone : canonicalTimeZone(input.context.timezone)
-    if (timezone === null) throw new InvalidTimezoneError(input.context?.timezone ?? '')
+    const timezone = raw.context?.timezone === undefined ? policy.defaultTimezone : canonicalTimeZone(raw.context.timezone)
+    if (timezone === null) throw new InvalidTimezoneError(raw.context?.timezone ?? '')
+    // Normalised once, here: nothing past this line sees a placement the policy does not declare.
+    const input: DecideInput = { ...raw, placement: placementOf(policy, raw.placement) }
 
     const cohort = cohortOf(input.userId, policy.holdout)
     const echo: Echo = [policy.version, policy.mode, cohort]

@@ -2,7 +2,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { DecisionRecord } from '../decision/service.js'
 import type { EventRecord } from '../events/event-service.js'
 import type { BreakerState } from '../store/circuit-breaker.js'
-import { boundedLabel } from './bounded-label.js'
 
 /** Decisions take well under a millisecond on a healthy path; the buckets must see that. */
 const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
@@ -10,7 +9,6 @@ const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half_open']
 /** Store operations known today; series for them exist (at zero) from the start, so alerts see them. */
 const STORE_OPS = ['decide', 'events', 'read_preferences', 'write_preferences', 'erase', 'ping']
-export const MAX_PLACEMENTS = 50
 
 export interface MetricsSources {
   policyVersion: () => number
@@ -27,12 +25,11 @@ export interface MetricsSources {
  */
 export class Metrics {
   readonly registry = new Registry()
-  private readonly placement = boundedLabel(MAX_PLACEMENTS)
   private sources: MetricsSources | null = null
 
   private readonly decisions = new Counter({
     name: 'popguard_decisions_total',
-    help: 'Decisions answered, by outcome (shown: a campaign to show; none), mode, cohort and placement (first 50 distinct, then "other").',
+    help: 'Decisions answered, by outcome (shown: a campaign to show; none), mode, cohort and placement (one the policy declares, else "other").',
     labelNames: ['outcome', 'mode', 'cohort', 'placement'] as const,
     registers: [this.registry]
   })
@@ -157,7 +154,7 @@ export class Metrics {
       outcome: answer.show === null ? 'none' : 'shown',
       mode: answer.mode,
       cohort: answer.cohort,
-      placement: this.placement(r.placement)
+      placement: r.placement
     })
     if (r.degraded) this.degraded.inc()
     if (r.replayed) this.replayed.inc()
