@@ -132,7 +132,13 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   app.decorate('users', new UserService({ store, logger: app.log, pseudonym: pseudonymizer(config.logKey), clock: opts.clock ?? Date.now }))
   app.addHook('onClose', async () => { await store.close() })
   await useMetrics(app, metrics)
-  useReports(app, { store: opts.reportStore ?? createReportStore(config), flushEveryMs: config.reports.flushEveryMs, clock: opts.clock ?? Date.now })
+  useReports(app, {
+    store: opts.reportStore ?? createReportStore(config),
+    flushEveryMs: config.reports.flushEveryMs,
+    maxPendingUsers: config.reports.maxPendingUsers,
+    onUsersDropped: metrics.reportUsersDropped,
+    clock: opts.clock ?? Date.now
+  })
 
   await app.register(healthRoutes)
   await app.register(decideRoute)

@@ -17,6 +17,8 @@ export interface MetricsSources {
   /** The store's circuit breaker state, or null for a store without one (memory). */
   breakerState: () => BreakerState | null
   storeKind: () => string
+  /** User pseudonyms held in memory for the report counts until a flush reaches the store. */
+  pendingReportUsers?: () => number
 }
 
 /**
@@ -90,6 +92,12 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  private readonly usersDropped = new Counter({
+    name: 'popguard_report_users_dropped_total',
+    help: 'User pseudonyms left out of the daily distinct-user counts because POPGUARD_REPORTS_MAX_PENDING_USERS were waiting for a flush (the store away): those days\' user counts are lower bounds.',
+    registers: [this.registry]
+  })
+
   private readonly breakerTransitions = new Counter({
     name: 'popguard_store_breaker_transitions_total',
     help: 'Changes of the store circuit breaker, by the state entered.',
@@ -109,6 +117,14 @@ export class Metrics {
       collect () {
         const now = self.sources?.breakerState() ?? 'closed'
         for (const state of BREAKER_STATES) this.labels({ state }).set(state === now ? 1 : 0)
+      }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_report_pending_users',
+      help: 'User pseudonyms held in memory for the report counts until a flush reaches the store (bounded per day and cohort).',
+      registers: [this.registry],
+      collect () {
+        this.set(self.sources?.pendingReportUsers?.() ?? 0)
       }
     })
     new Gauge({ // eslint-disable-line no-new
@@ -180,6 +196,10 @@ export class Metrics {
   readonly storeCall = (op: string, seconds: number, ok: boolean): void => {
     this.storeSeconds.observe({ op, result: ok ? 'ok' : 'error' }, seconds)
     if (!ok) this.storeErrors.inc({ op })
+  }
+
+  readonly reportUsersDropped = (n: number): void => {
+    this.usersDropped.inc(n)
   }
 
   readonly breakerChanged = (state: BreakerState): void => {

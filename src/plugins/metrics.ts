@@ -15,7 +15,9 @@ export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promi
     policyVersion: () => app.policy.current.version,
     rejectedPolicyRecords: () => app.policy.rejectedRecords,
     breakerState: () => (app.store as Partial<RedisStore>).breaker?.state ?? null,
-    storeKind: () => app.store.kind
+    storeKind: () => app.store.kind,
+    // Read at scrape time: the reports service is decorated after this plugin.
+    pendingReportUsers: () => app.hasDecorator('reports') ? app.reports.pendingUsers() : 0
   })
   app.decisions.onDecision(metrics.decision)
   app.events.onEvent(metrics.event)

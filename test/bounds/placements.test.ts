@@ -24,7 +24,7 @@ describe('client-chosen placements on Redis', () => {
 
   beforeAll(async () => {
     const sink = new Writable({ write (chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done() } })
-    app = await buildApp(testConfig({ reports: { flushEveryMs: 3_600_000, retentionDays: 400 } }), {
+    app = await buildApp(testConfig({ reports: { flushEveryMs: 3_600_000, retentionDays: 400, maxPendingUsers: 50_000 } }), {
       policy: { policy: policy({ placements: DECLARED }), campaigns: [campaign('a'), campaign('b')] },
       store: redisStore(prefix),
       reportStore: reportStore('redis', prefix),
