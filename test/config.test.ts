@@ -37,6 +37,7 @@ describe('configuration from the environment', () => {
     [{ POPGUARD_API_KEYS: 'svc:client:short' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_API_KEYS: 'svc:root:a-long-enough-secret' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_LOG_KEY: 'short' }, 'POPGUARD_LOG_KEY'],
+    [{ POPGUARD_USER_KEY: 'short' }, 'POPGUARD_USER_KEY'],
     [{ POPGUARD_REPORTS_MAX_PENDING_USERS: '0' }, 'POPGUARD_REPORTS_MAX_PENDING_USERS'],
     [{ POPGUARD_REPORTS_MAX_PENDING_USERS: 'many' }, 'POPGUARD_REPORTS_MAX_PENDING_USERS'],
     [{ NODE_ENV: 'production', POPGUARD_POLICY_FILE: 'p.json', POPGUARD_LOG_KEY: 'x'.repeat(32) }, 'POPGUARD_API_KEYS'],

@@ -11,6 +11,7 @@ const Env = Type.Object({
   POPGUARD_POLICY_OVERWRITE: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  POPGUARD_USER_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
   POPGUARD_KEY_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
   POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
@@ -37,6 +38,12 @@ export interface AppConfig {
   devKeys: boolean
   logKey: string
   logKeyIsDefault: boolean
+  /**
+   * The secret user tags in store keys are derived from: POPGUARD_USER_KEY, else the log key.
+   * Changing it orphans every user's stored state (caps, preferences), so the log key can be
+   * rotated alone by setting POPGUARD_USER_KEY to the old one.
+   */
+  userKey: string
   logLevel: string
   /**
    * Report counts: how often each instance flushes them (ms), how long Redis keeps them (days),
@@ -116,6 +123,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     devKeys: e.POPGUARD_API_KEYS === undefined,
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,
+    userKey: e.POPGUARD_USER_KEY ?? e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logLevel: e.LOG_LEVEL ?? 'info',
     reports: { flushEveryMs, retentionDays, maxPendingUsers },
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })

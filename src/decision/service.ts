@@ -3,7 +3,6 @@ import type { FastifyBaseLogger } from 'fastify'
 import { placementOf, type CompiledPolicy } from '../policy/compile.js'
 import { StoreUnavailableError, type Store } from '../store/store.js'
 import { InvalidTimezoneError } from '../errors.js'
-import { userTag } from './codes.js'
 import { fallbackVerdicts } from './fallback.js'
 import { cohortOf } from './holdout.js'
 import { planDecision, type DecideInput } from './plan.js'
@@ -50,6 +49,8 @@ export interface DecisionServiceOptions {
   policy: () => CompiledPolicy
   logger: FastifyBaseLogger
   pseudonym: (userId: string) => string
+  /** The user's key tag in the store (keyed HMAC, see userTagger). */
+  userTag: (userId: string) => string
   clock: () => number
 }
 
@@ -118,7 +119,7 @@ export class DecisionService {
 
   private async run (input: DecideInput, plan: DecisionPlan, policy: CompiledPolicy, echo: Echo) {
     try {
-      const outcome = await this.opts.store.decide(userTag(input.userId), plan)
+      const outcome = await this.opts.store.decide(this.opts.userTag(input.userId), plan)
       const firstEcho = outcome.replayed ? JSON.parse(outcome.echo) as Echo : echo
       return { answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho), degraded: false, replayed: outcome.replayed }
     } catch (err) {
