@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type AppConfig } from '../../src/config/config.js'
+import { userTagger } from '../../src/decision/codes.js'
 import { MemoryGovernanceStore } from '../../src/governance/memory-governance-store.js'
 import { RedisGovernanceStore } from '../../src/governance/redis-governance-store.js'
 import type { Campaign, Policy, PolicyFile } from '../../src/policy/schema.js'
@@ -45,6 +46,9 @@ export const uniquePrefix = (): string => `pg:test:${randomUUID().slice(0, 8)}:`
 export function testConfig (over: Partial<AppConfig> = {}): AppConfig {
   return { ...loadConfig({ LOG_LEVEL: 'silent' }), ...over }
 }
+
+/** The user tag in store keys of an app built with testConfig() (its development user key). */
+export const userTag = (userId: string): string => userTagger(testConfig().userKey)(userId)
 
 export function redisStore (prefix: string, url = inject('redisUrl'), timeoutMs = 200): RedisStore {
   return new RedisStore(createRedisClient({ url, commandTimeoutMs: timeoutMs }), { keyPrefix: prefix, onConnectionError: () => {} })
