@@ -121,14 +121,11 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Loads the scripts on every master and samples its clock. Without it the first decisions after a
-   * (re)connection spend their deadline on extra round trips: NOSCRIPT then EVAL, and in a Redis
-   * Cluster the connection to each master, which opens on its first command.
+   * Samples Redis's clock on every master. In a Redis Cluster this also opens the connection to
+   * each master (it opens on its first command), so the first decisions do not spend their
+   * deadline connecting.
    */
   private async warmUp (): Promise<void> {
-    await Promise.all(this.masters().map(async (node) => {
-      for (const lua of [DECIDE_LUA, EVENTS_LUA, ERASE_LUA]) await node.script('LOAD', lua)
-    }))
     await this.clock.sample(this.masters())
   }
 
