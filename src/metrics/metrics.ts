@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { DecisionRecord } from '../decision/service.js'
 import type { EventRecord } from '../events/event-service.js'
 import type { BreakerState } from '../store/circuit-breaker.js'
-import type { StoreCallResult } from '../store/redis-store.js'
+import type { StoreCallResult } from '../store/store-faults.js'
 import { boundedLabel } from './bounded-label.js'
 
 /** Decisions take well under a millisecond on a healthy path; the buckets must see that. */

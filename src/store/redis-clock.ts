@@ -17,20 +17,18 @@ const SAMPLES_KEPT = 8
  */
 export class RedisClock {
   private readonly samples: { low: number, rtt: number }[] = []
+  private best: number | null = null
 
   constructor (private readonly maxRttMs: number) {}
 
   /** Redis's clock minus this host's (ms), or null before the first sample. */
   get offsetMs (): number | null {
-    let best: { low: number, rtt: number } | null = null
-    for (const s of this.samples) if (best === null || s.rtt < best.rtt) best = s
-    return best?.low ?? null
+    return this.best
   }
 
   /** A local instant (localMs) in Redis's clock, floored; 0 (no deadline) before the first sample. */
   toRedis (local: number): number {
-    const offset = this.offsetMs
-    return offset === null ? 0 : Math.floor(local + offset)
+    return this.best === null ? 0 : Math.floor(local + this.best)
   }
 
   /** Asks every given node for TIME; a node that fails, or answers too slowly, leaves the estimate as it was. */
@@ -46,5 +44,6 @@ export class RedisClock {
     if (rtt > this.maxRttMs) return
     this.samples.push({ low: Math.min(...readings.map((r) => r.low)), rtt })
     if (this.samples.length > SAMPLES_KEPT) this.samples.shift()
+    this.best = this.samples.reduce((a, b) => b.rtt < a.rtt ? b : a).low
   }
 }

@@ -8,6 +8,7 @@ import { luaScript } from './lua-scripts.js'
 import { encodePlan } from './plan-wire.js'
 import { localMs, RedisClock } from './redis-clock.js'
 import { waitForReady, type RedisClient } from './redis-client.js'
+import { isStoreFault, type StoreCallResult } from './store-faults.js'
 import { StoreUnavailableError, type Store } from './store.js'
 
 const DECIDE_LUA = luaScript('decide.lua', { ledgerLib: true })
@@ -17,22 +18,6 @@ const ERASE_LUA = luaScript('erase.lua')
 const CLOCK_SAMPLE_EVERY_MS = 10_000
 /** Until a first clock sample is kept, decisions ask for one at most this often. */
 const CLOCK_RETRY_MS = 200
-
-/**
- * Replies that say the store itself is unwell: they feed the circuit breaker, as timeouts and
- * connection errors do. Any other error reply (a script's runtime error, a wrong type) answers
- * one call only: it is counted and logged, never a reason to stop calling the store.
- * Matched at the start, or after the `-` with which an older Redis quotes it inside a script error.
- */
-const STORE_FAULT_REPLY = /(?:^|-)(?:BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MISCONF|NOREPLICAS|NOAUTH|WRONGPASS|NOPERM)\b/
-
-export function isStoreFault (err: unknown): boolean {
-  if (!(err instanceof Error) || err.name !== 'ReplyError') return true
-  return STORE_FAULT_REPLY.test(err.message)
-}
-
-/** How a store call ended: answered, store fault (timeout, connection, BUSY...), error reply, or script too late to act. */
-export type StoreCallResult = 'ok' | 'error' | 'script_error' | 'late'
 
 type LuaVerdict = [Reason, string, number, 0 | 1]
 interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string }
@@ -95,7 +80,7 @@ export class RedisStore implements Store {
     this.kind = 'nodes' in client && typeof client.nodes === 'function' ? 'redis-cluster' as const : 'redis' as const
     this.prefix = options.keyPrefix ?? KEY_PREFIX
     this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
-    // A clock sample may be off by its round trip: a tenth of the timeout at most, of the fifth kept as margin.
+    // A kept clock sample is off by at most its round trip: a tenth of the timeout, half the margin the client keeps after the script's deadline.
     this.clock = new RedisClock(Math.max(2, this.timeoutMs / 10))
     this.breaker = new CircuitBreaker(options.breakerThreshold ?? 5, options.breakerOpenMs ?? 1000, options.onBreakerChange)
     this.scriptError = oncePerSecond(options.onScriptError)
