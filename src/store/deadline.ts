@@ -1,5 +1,5 @@
 /** How long a store call may take (POPGUARD_STORE_TIMEOUT_MS); docs/benchmark.md has the measurements behind it. */
-export const DEFAULT_STORE_TIMEOUT_MS = 50
+export const DEFAULT_STORE_TIMEOUT_MS = 100
 /**
  * decide.lua must start within this share of the store timeout, in Redis's clock, or record nothing.
  * The rest is the reply's way back and the error of the clock estimate: an answer the script
