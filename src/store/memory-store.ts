@@ -12,7 +12,7 @@ interface Expiring<T> { value: T, expiresAt: number }
 interface Reply { outcome: string, expiresAt: number, nonce: string }
 
 /** One user's state, one entry per Redis key, each with its own lifetime. */
-interface UserKeys {
+interface UserEntries {
   ledger?: Expiring<Impression[]>
   prefs?: Expiring<Record<string, string>>
   fatigue?: Expiring<Record<string, string>>
@@ -45,7 +45,7 @@ function pruneReplies (replies: Map<string, Reply>, now: number): void {
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
-  private readonly users = new Map<string, UserKeys>()
+  private readonly users = new Map<string, UserEntries>()
   private readonly sweeper: NodeJS.Timeout
 
   constructor (private readonly clock: () => number = Date.now) {
@@ -127,7 +127,7 @@ export class MemoryStore implements Store {
     clearInterval(this.sweeper)
   }
 
-  private user (userTag: string): UserKeys {
+  private user (userTag: string): UserEntries {
     let user = this.users.get(userTag)
     if (user === undefined) {
       user = {}
