@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '../schemas/common.js'
 import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
-import { KeyedTokenBucket } from '../users/erase-limit.js'
+import { KeyedTokenBucket } from '../plugins/token-bucket.js'
 
 const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const eraseLimit = new KeyedTokenBucket(app.config.eraseRate)
