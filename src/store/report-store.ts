@@ -1,17 +1,6 @@
 import type { CountBatch } from '../rules/reports/batch.js'
-
-/** What the store holds for one report day. */
-export interface StoredDay {
-  day: string
-  /** Candidate counts by `campaign|placement|class|cohort|a or s|reason|1 or 0`. */
-  candidates: Record<string, number>
-  /** Decision counts by `cohort|decisions|allowed|degraded|mslots|mallowed`. */
-  decisions: Record<string, number>
-  /** Event counts by `campaign|cohort|class|type`. */
-  events: Record<string, number>
-  /** Distinct users who asked for a decision, per cohort (approximate in Redis: HyperLogLog). */
-  users: { treated: number, holdout: number }
-}
+import type { StoredDay } from '../rules/reports/stored-day.js'
+export type { StoredDay }
 
 /** Where flushed report counts live: Redis in production, memory for one development instance. */
 export interface ReportStore {

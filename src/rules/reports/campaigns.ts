@@ -1,5 +1,5 @@
 import { add, candidateCounts, eventCounts } from './parse.js'
-import type { StoredDay } from '../../store/report-store.js'
+import type { StoredDay } from './stored-day.js'
 
 /** What the registry says of a campaign now. */
 export interface CampaignInfo {

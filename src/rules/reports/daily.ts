@@ -1,7 +1,7 @@
 import { holdoutReduction, type HoldoutReduction } from './holdout.js'
 import { USERS_DROPPED } from './batch.js'
 import { add, candidateCounts, decisionCount, eventCounts } from './parse.js'
-import type { StoredDay } from '../../store/report-store.js'
+import type { StoredDay } from './stored-day.js'
 
 const COHORTS = ['treated', 'holdout'] as const
 

@@ -1,4 +1,4 @@
-import type { StoredDay } from '../../store/report-store.js'
+import type { StoredDay } from './stored-day.js'
 
 /** One candidate count, its field split into names. */
 export interface CandidateCount {

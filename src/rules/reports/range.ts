@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors.js'
+import { ValidationError } from '../errors.js'
 import { dayCount, daysBetween } from './day.js'
 
 export const MAX_REPORT_DAYS = 400

@@ -3,7 +3,7 @@
  * preferences hash that decide.lua reads (marketing, snooze, cat:<name>).
  */
 import type { Fatigue, Preferences } from '../decide/user-state.js'
-import { ValidationError } from '../../errors.js'
+import { ValidationError } from '../errors.js'
 
 export type Switch = 'on' | 'off'
 

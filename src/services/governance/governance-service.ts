@@ -1,4 +1,5 @@
-import { ConflictError, NotFoundError, PreconditionFailedError, UnavailableError, ValidationError } from '../../errors.js'
+import { ConflictError, NotFoundError, PreconditionFailedError, UnavailableError } from '../../errors.js'
+import { ValidationError } from '../../rules/errors.js'
 import type { Campaign, Cap, Penalty, Policy, PolicyFile } from '../../rules/policy/schema.js'
 import { campaignErrors, penaltyErrors, policyErrors, type FieldError } from '../../rules/policy/validate.js'
 import { changedPaths } from './diff.js'
