@@ -56,7 +56,7 @@ export function useReports (app: FastifyInstance, opts: ReportsOptions): void {
   app.decorate('reports', reports)
   app.decisions.onDecision(counter.observeDecision)
   app.events.onEvent((e) => {
-    if (e.outcome === 'accepted') reports.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort })
+    if (e.outcome === 'accepted') reports.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort, receivedAt: e.receivedAt, dayShows: e.dayShows })
   })
   flusher.start()
   app.addHook('onClose', async () => {
