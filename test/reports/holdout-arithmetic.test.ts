@@ -40,7 +40,7 @@ describe('the holdout reduction', () => {
   })
 
   it('has a 95% interval from the per-user spread (worked by hand in docs/reports.md)', () => {
-    // Var(log R) = s_t²/(n_t m_t²) + s_h²/(n_h m_h²) = 1.05008/(19000·2.25) + 32.0320/(1000·25) = 0.03614²
+    // Var(log R) = s_t²/(n_t m_t²) + s_h²/(n_h m_h²) = 1.0501/(19000·2.25) + 32.032/(1000·25) = 0.03614²
     const r = holdoutReduction(treated, holdout, { userCountError: 0 })
     expect(r.standardError).toBeCloseTo(0.0361365, 6)
     expect(r.ci95?.low).toBeCloseTo(0.677982, 5)
