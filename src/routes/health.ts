@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../schemas/common.js'
@@ -42,4 +43,4 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { status: 'ready', store: app.store.kind, policyVersion: app.policy.current.version, governance }
   })
 }
-export default healthRoutes
+export default fp(healthRoutes, { name: 'popguard-routes-health', dependencies: ['popguard-openapi', 'popguard-stores', 'popguard-governance'], encapsulate: true })

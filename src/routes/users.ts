@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '../schemas/common.js'
@@ -57,4 +58,4 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.code(204).send(null)
   })
 }
-export default userRoutes
+export default fp(userRoutes, { name: 'popguard-routes-users', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-context', 'popguard-users'], encapsulate: true })
