@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 
 /** The version of the API contract (v1), not of the package. */
 const API_VERSION = '1.0.0'
@@ -11,7 +11,7 @@ const API_VERSION = '1.0.0'
  * A route's `config.scope` becomes its security requirement, so the document says which
  * key scope each operation needs.
  */
-export async function useOpenApi (app: FastifyInstance): Promise<void> {
+export const openApiPlugin = fp(async (app) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -43,4 +43,4 @@ export async function useOpenApi (app: FastifyInstance): Promise<void> {
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-}
+}, { name: 'popguard-openapi' })

@@ -2,12 +2,12 @@
   decide.lua: one decision for one user, checked and recorded atomically.
   The twin of src/rules/decide/evaluate.ts; test/conformance holds both to the same cases.
 
-  KEYS[1]  impression ledger: a string of fixed-width records (src/redis/user-redis/user-store/ledger-codec.ts), at most LEDGER_MAX
+  KEYS[1]  impression ledger: a string of fixed-width records (src/redis/user-store/ledger-codec.ts), at most LEDGER_MAX
   KEYS[2]  preferences hash: marketing=off, snooze=<ms>, cat:<name>=off
   KEYS[3]  fatigue hash: b:<campaign code>=<backoff until ms>, x:<campaign code>=1 (complained)
   KEYS[4]  idempotency hash: <requestId> = base36(expires at ms) .. nonce(8) .. outcome JSON, at most REPLIES_MAX
            fields; read and written only when the plan's requestId ~= ''
-  ARGV[1]  the plan, positional JSON (src/redis/user-redis/user-store/plan-wire.ts; DecisionPlan in src/rules/decide/types.ts):
+  ARGV[1]  the plan, positional JSON (src/redis/user-store/plan-wire.ts; DecisionPlan in src/rules/decide/types.ts):
            [now, decisionId, nonce, requestId, enforce 0|1, plc, horizonMs, ledgerTtlMs, leaseMs,
             releaseUnconfirmed 0|1, cooldownMs, idempotencyTtlMs, echo, caps, candidates, deadline]
            caps: {{id, limit, since, resetAt, windowMs, cmp, cat, plc}, ...}, each distinct cap once

@@ -1,7 +1,7 @@
 --[[
   ledger-lib.lua: prepended to every script that reads or writes a user's ledger or logs
   (src/redis/scripts.ts), after the constants it writes from the TypeScript side:
-  REC, LOGREC           widths of one ledger record and one event log record (src/redis/user-redis/user-store/ledger-codec.ts)
+  REC, LOGREC           widths of one ledger record and one event log record (src/redis/user-store/ledger-codec.ts)
   LEDGER_MAX, LOG_MAX   records kept per user in the ledger and in the event log (src/rules/decide/limits.ts)
   REPLIES_MAX, REPLIES_KEPT   idempotency records per user, and how many a prune keeps
   BASE36_MAX            the largest timestamp 8 base-36 digits hold
