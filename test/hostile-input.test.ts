@@ -109,9 +109,11 @@ describe('hostile input against a real Redis', () => {
       logTtlMs: 86_400_000,
       fatigueTtlMs: 86_400_000,
       fatigue: { dismissals: 5, withinMs: 86_400_000, backoffMs: 86_400_000 },
+      dayStartMs: NaN,
+      dayEndMs: 1e300,
       events: [at(-1), at(NaN), at(1e300), at(-Infinity)]
     })
-    expect(outcomes).toEqual(['accepted', 'accepted', 'accepted', 'accepted'])
+    expect(outcomes).toEqual({ outcomes: ['accepted', 'accepted', 'accepted', 'accepted'], dayShows: [0, 0, 0, 0] })
     const streak = await redis.hget(userKeys(prefix, userTag('direct')).fatigue, 'd:' + nameCode('campaign', 'a'))
     expect(streak).toMatch(/^[0-9a-z]{8}(,[0-9a-z]{8})*$/)
     await othersUnharmed()

@@ -3,7 +3,7 @@ import { MAX_REPLIES, REPLIES_KEPT } from '../rules/decide/limits.js'
 import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
 import type { Impression } from '../rules/decide/user-state.js'
 import { applyEvents, type LoggedEvent } from '../rules/events/apply.js'
-import type { EventBatch, EventOutcome } from '../rules/events/types.js'
+import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
 import { fatigueForRules, preferencesForRules } from '../rules/users/preferences.js'
 import type { Store } from '../store/user-store.js'
 
@@ -89,7 +89,7 @@ export class MemoryStore implements Store {
     this.user(userTag).prefs = isEmpty(hash) ? undefined : { value: { ...hash }, expiresAt: this.clock() + ttlMs }
   }
 
-  async applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]> {
+  async applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents> {
     const user = this.user(userTag)
     const result = applyEvents({
       ledger: this.live(user.ledger) ?? [],
@@ -106,7 +106,7 @@ export class MemoryStore implements Store {
     if (result.logChanged) {
       user.log = result.log.length > 0 ? { value: result.log, expiresAt: now + batch.logTtlMs } : undefined
     }
-    return result.outcomes
+    return { outcomes: result.outcomes, dayShows: result.dayShows }
   }
 
   async erase (userTag: string): Promise<number> {

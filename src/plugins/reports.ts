@@ -34,7 +34,7 @@ export const reportsPlugin = fp(async (app) => {
   app.decorate('reports', reports)
   app.decisions.onDecision(counter.observeDecision)
   app.events.onEvent((e) => {
-    if (e.outcome === 'accepted') reports.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort })
+    if (e.outcome === 'accepted') reports.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort, receivedAt: e.receivedAt, dayShows: e.dayShows })
   })
   flusher.start()
   // Before the stores close (onClose runs last registered first): the last counts reach the store.

@@ -19,20 +19,52 @@ export const CampaignReportQuery = Type.Object({
 export type CampaignReportQuery = Static<typeof CampaignReportQuery>
 
 const Cohort = Type.Object({
-  users: Type.Integer({ description: 'Distinct users who asked for a decision (summed per day over a range); a HyperLogLog estimate in Redis.' }),
+  users: Type.Integer({ description: 'Distinct users who asked for a decision (summed per day over a range: user-days); a HyperLogLog estimate in Redis.' }),
   shown: Type.Integer({ description: 'Marketing pop-ups confirmed shown.' }),
+  shownSquared: Type.Integer({ description: 'Σ over users of (marketing pop-ups shown to the user that day)², counted exactly: the spread behind the interval.' }),
   perUser: Rate,
+  sdPerUser: Type.Union([Type.Number(), Type.Null()], { description: 'Standard deviation of marketing pop-ups shown per user (per user-day over a range).' }),
   usersDropped: Type.Integer({
     description: 'Users left out of `users` because the store was away too long (POPGUARD_REPORTS_MAX_PENDING_USERS): above 0, `users` is a lower bound and `perUser` an upper one.'
   })
 })
 
+const Interval = Type.Object({ low: Type.Number(), high: Type.Number() })
+
 const Holdout = Type.Object({
   treated: Cohort,
   holdout: Cohort,
   reduction: Type.Union([Type.Number(), Type.Null()], { description: '1 - treated per user / holdout per user.' }),
-  ci95: Type.Union([Type.Object({ low: Type.Number(), high: Type.Number() }), Type.Null()], { description: '95% confidence interval of the reduction (docs/reports.md).' })
+  ci95: Type.Union([Interval, Type.Null()], {
+    description: '95% confidence interval of the reduction, from each cohort\'s per-user spread (delta method on the log rate ratio; docs/reports.md).'
+  }),
+  standardError: Type.Union([Type.Number(), Type.Null()], { description: 'Standard error of log(treated per user / holdout per user).' }),
+  caveat: Type.Union([Type.Literal('few_users'), Type.Literal('spread_not_recorded'), Type.Null()], {
+    description: '`few_users`: a cohort has fewer than 200 users (user-days), where heavy tails make the interval too narrow; `spread_not_recorded`: some day was counted without its per-user spread, so no interval.'
+  })
 })
+
+const DailySpread = Type.Union([Type.Object({
+  days: Type.Integer({ description: 'Days with a daily interval (at least 3).' }),
+  reduction: Type.Number({ description: '1 - exp(mean of the daily log rate ratios).' }),
+  ci95: Interval,
+  q: Type.Number({ description: 'Cochran\'s Q of the daily log rate ratios against their own standard errors (χ² with days - 1 degrees of freedom when the days agree).' }),
+  agreement: Type.Union([Type.Literal('agree'), Type.Literal('days_differ'), Type.Literal('users_return')], {
+    description: '`days_differ`: Q above its 99th percentile, the reduction moved during the range; `users_return`: below its 1st, the same users come back every day and the pooled interval is too narrow.'
+  })
+}), Type.Null()], { description: 'The second check of a range: the scatter of its daily reductions (docs/reports.md).' })
+
+const Sizing = Type.Union([Type.Object({
+  dailyUsers: Type.Number({ description: 'Distinct users per day in the range, both cohorts.' }),
+  cvTreated: Type.Number({ description: 'sd / mean of marketing pop-ups per user per day, treated.' }),
+  cvHoldout: Type.Number({ description: 'sd / mean of marketing pop-ups per user per day, holdout.' }),
+  reduction: Type.Number({ description: 'The reduction the half-widths assume (the range\'s).' }),
+  rows: Type.Array(Type.Object({
+    holdoutPercent: Type.Number(),
+    days: Type.Integer(),
+    halfWidth: Type.Number({ description: 'Expected half-width of the 95% interval, in reduction points (0.05: ±5 points).' })
+  }))
+}), Type.Null()], { description: 'What other holdout sizes would give, from this range\'s users and spread (docs/reports.md, "Choosing the holdout size").' })
 
 export const DailyReport = Type.Object({
   from: Type.String(),
@@ -54,7 +86,12 @@ export const DailyReport = Type.Object({
     }),
     holdout: Holdout
   })),
-  summary: Type.Object({ marketingReduction: Rate, holdout: Holdout })
+  summary: Type.Object({
+    marketingReduction: Rate,
+    holdout: Holdout,
+    dailySpread: DailySpread,
+    sizing: Sizing
+  }, { description: 'The range pooled: users are user-days, each treated as an independent draw.' })
 }, { description: 'Per day: requests, decisions, pop-ups allowed and shown, suppressions by reason, and the two reduction figures.' })
 
 const Penalty = Type.Union([Type.Object({

@@ -1,5 +1,5 @@
 import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
-import type { EventBatch, EventOutcome } from '../rules/events/types.js'
+import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
 
 /**
  * Everything popguard keeps per user sits behind this interface: Redis in
@@ -16,8 +16,8 @@ export interface Store {
   readPreferences (userTag: string): Promise<Record<string, string>>
   /** Replaces the user's preferences hash whole, with a fresh TTL. */
   writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void>
-  /** Applies one user's events atomically, in order; one outcome per event. */
-  applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]>
+  /** Applies one user's events atomically, in order; one outcome (and day count) per event. */
+  applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents>
   /** Removes every key of the user; answers how many there were. */
   erase (userTag: string): Promise<number>
   /** Waits (at most timeoutMs) for the first connection; false when it did not come. Never throws. */

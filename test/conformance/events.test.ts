@@ -199,10 +199,11 @@ describe.each(STORE_KINDS)('client events (%s store)', (kind) => {
     t!.app.events.onEvent((r) => seen.push(r))
     const d = await ask(['a'])
     await api.events([event(d, 'shown'), event(d, 'shown'), { ...event(d, 'clicked'), decisionId: randomUUID() }])
+    const receivedAt = expect.any(Number)
     expect(seen).toEqual([
-      { type: 'shown', campaignId: 'a', outcome: 'accepted', cohort: 'treated' },
-      { type: 'shown', campaignId: 'a', outcome: 'duplicate', cohort: 'treated' },
-      { type: 'clicked', campaignId: 'a', outcome: 'unknown_decision', cohort: 'treated' }
+      { type: 'shown', campaignId: 'a', outcome: 'accepted', cohort: 'treated', receivedAt, dayShows: 1 },
+      { type: 'shown', campaignId: 'a', outcome: 'duplicate', cohort: 'treated', receivedAt, dayShows: 0 },
+      { type: 'clicked', campaignId: 'a', outcome: 'unknown_decision', cohort: 'treated', receivedAt, dayShows: 0 }
     ])
   })
 })

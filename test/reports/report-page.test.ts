@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { campaign, policy, TestClock, uniquePrefix } from '../helpers/app.js'
 import { reportApp, type ReportApp } from '../helpers/reports.js'
+import { normal, poisson, seeded } from '../helpers/holdout-sim.js'
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -42,22 +43,30 @@ async function signIn (page: Page, url: string): Promise<void> {
   await page.waitForSelector('body[data-loaded=true]', { timeout: 15_000 })
 }
 
-/** A week of traffic: every user asks four times a day; treated users are capped at one pop-up a day. */
+/**
+ * A week of traffic: users ask a heavy-tailed number of times a day (a few of them all day long);
+ * treated users are capped at one pop-up a day. The app reports what it showed through the events API.
+ */
 async function week (): Promise<void> {
+  const r = seeded(7)
   for (let d = 0; d < DAYS; d++) {
-    const users = 40 + d * 6
+    const users = 130 + d * 8
+    const events: Record<string, unknown>[] = []
     for (let u = 0; u < users; u++) {
-      for (let ask = 0; ask < 4; ask++) {
+      const asks = Math.min(30, poisson(r, Math.exp(0.8 + 1.1 * normal(r))))
+      for (let ask = 0; ask < asks; ask++) {
         const first = campaigns[(u + ask) % campaigns.length] as string
         const candidates = [{ campaignId: first }, { campaignId: campaigns[(u + d) % campaigns.length] as string }]
-        const answer = await t.decide({ userId: `page-user-${u}`, placement: ask % 2 === 0 ? 'home' : 'feed', candidates, context: ask === 3 && u % 5 === 0 ? { activity: 'checkout' } : undefined })
+        const userId = `page-user-${u}`
+        const answer = await t.decide({ userId, placement: ask % 2 === 0 ? 'home' : 'feed', candidates, context: ask === 3 && u % 5 === 0 ? { activity: 'checkout' } : undefined })
         if (answer.show === null) continue
-        const cohort = answer.cohort
-        t.app.reports.recordEvent({ type: 'shown', campaignId: answer.show.campaignId, cohort })
-        if (u % 3 === 0) t.app.reports.recordEvent({ type: 'dismissed', campaignId: answer.show.campaignId, cohort })
-        if (answer.show.campaignId === 'quick-loan' && u % 4 === 0) t.app.reports.recordEvent({ type: 'complained', campaignId: 'quick-loan', cohort })
+        const event = (type: string) => ({ decisionId: answer.decisionId, userId, campaignId: answer.show.campaignId, type })
+        events.push(event('shown'))
+        if (u % 3 === 0) events.push(event('dismissed'))
+        if (answer.show.campaignId === 'quick-loan' && u % 4 === 0) events.push(event('complained'))
       }
     }
+    for (let i = 0; i < events.length; i += 500) await t.events(events.slice(i, i + 500))
     clock.advance(86_400_000)
     clock.ms = Math.min(clock.ms, Date.now())
   }
@@ -68,7 +77,7 @@ beforeAll(async () => {
     policy: policy({
       caps: [{ id: 'daily', per: 'user', limit: 1, window: 'calendarDay' }],
       doNotInterrupt: ['checkout'],
-      holdout: { percent: 20, salt: 'page-test' }
+      holdout: { percent: 30, salt: 'page-test' }
     }),
     campaigns: campaigns.map((id, i) => campaign(id, { name: nameOf(id), priority: 80 - i * 10, category: id === 'quick-loan' ? 'loans' : 'promo' }))
   }, uniquePrefix(), clock)
@@ -109,7 +118,11 @@ describe('the report page in a browser', () => {
     await signIn(page, base)
 
     expect(await page.textContent('#fig-holdout')).toMatch(/^\d+\.\d%$/)
-    expect(await page.textContent('#fig-holdout-detail')).toMatch(/95% CI/)
+    expect(await page.textContent('#fig-holdout-detail')).toMatch(/^95% CI -?\d+\.\d% to -?\d+\.\d%$/)
+    expect(await page.textContent('#fig-holdout-cohorts')).toMatch(/^Treated: [\d,]+ user-days, \d+\.\d\d shown per user \(sd \d+\.\d\d\) · Holdout: [\d,]+ user-days, \d+\.\d\d shown per user \(sd \d+\.\d\d\)$/)
+    expect(await page.textContent('#method')).toContain('how much the number of pop-ups per user varies within each cohort')
+    expect(await page.locator('#chart-reduction line.whisker').count()).toBeGreaterThanOrEqual(DAYS)
+    expect(await page.locator('#sizing tbody tr').allTextContents()).toEqual([1, 2, 5, 10, 20].map((p) => expect.stringMatching(new RegExp(`^${p}%(± \\d+\\.\\d pts){3}$`))))
     expect(await page.locator('#chart-reduction path.series').count()).toBe(2)
     expect(await page.locator('#chart-reduction circle.point').count()).toBeGreaterThanOrEqual(DAYS)
     expect(await page.locator('#chart-outcomes rect.bar').count()).toBeGreaterThanOrEqual(DAYS * 2)

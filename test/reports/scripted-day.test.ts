@@ -80,8 +80,9 @@ describe('a scripted day of traffic across two instances on one Redis', () => {
     // (2 cap_exceeded); made-up: campaign_unknown; the retried cashback: cap_exceeded.
     expect(day.suppressed).toEqual({ lower_priority: 5, cap_exceeded: 9, campaign_unknown: 1 })
     expect(day.marketing).toMatchObject({ requested: 11, allowed: 7, shown: 5 })
-    expect(day.holdout.treated).toMatchObject({ users: 3, shown: 2 })
-    expect(day.holdout.holdout).toMatchObject({ users: 2, shown: 3 })
+    // Squares per user: each treated user was shown one (1 + 1), holdout h0 two (2²) and h1 one, across both instances.
+    expect(day.holdout.treated).toMatchObject({ users: 3, shown: 2, shownSquared: 2 })
+    expect(day.holdout.holdout).toMatchObject({ users: 2, shown: 3, shownSquared: 5 })
     expect(day.holdout.reduction).toBeCloseTo(1 - (2 / 3) / (3 / 2), 10)
 
     const campaigns = await two.get('/v1/reports/campaigns?from=2026-06-02&to=2026-06-02')

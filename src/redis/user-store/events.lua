@@ -7,9 +7,13 @@
   KEYS[3]  dedupe log: a string of LOGREC-byte records ts(8, base36 ms) type(1) nonce(8), one per applied event,
            at most LOG_MAX (the oldest are forgotten first)
   ARGV[1]  the batch as JSON (EventBatch in src/rules/events/types.ts): now, leaseMs, releaseUnconfirmed, logHorizonMs,
-           logTtlMs, fatigueTtlMs, fatigue = {dismissals, withinMs, backoffMs}, events = {{n, c, t, ts}, ...}
+           logTtlMs, fatigueTtlMs, fatigue = {dismissals, withinMs, backoffMs}, dayStartMs, dayEndMs (the report day
+           of now), events = {{n, c, t, ts}, ...}
 
-  Returns  one outcome per event, in order: accepted | duplicate | unknown_decision | lease_expired | already_shown
+  Returns  {outcomes, dayShows}, one entry per event, in order:
+           outcomes  accepted | duplicate | unknown_decision | lease_expired | already_shown
+           dayShows  k for an accepted `shown` of a marketing record when now is in the report day and it is the
+                     user's k-th accepted marketing `shown` received in it (counted from the dedupe log); else 0
   Every loop runs over a bounded list: the batch (at most 500 events, src/schemas/events.ts), the ledger
   (LEDGER_MAX), the log (LOG_MAX), a streak of dismissals (the policy's count).
 ]]
@@ -19,6 +23,7 @@ local leaseMs, releaseUnconfirmed = num(batch.leaseMs, 0), batch.releaseUnconfir
 local logHorizonMs, logTtlMs, fatigueTtlMs = num(batch.logHorizonMs, 0), num(batch.logTtlMs, 1), num(batch.fatigueTtlMs, 1)
 local rule = type(batch.fatigue) == 'table' and batch.fatigue or {}
 local dismissals, withinMs, backoffMs = num(rule.dismissals, 0), num(rule.withinMs, 0), num(rule.backoffMs, 0)
+local dayStart, dayEnd = num(batch.dayStartMs, 0), num(batch.dayEndMs, 0)
 local events = {}
 for i, e in ipairs(type(batch.events) == 'table' and batch.events or {}) do
   if type(e) ~= 'table' then e = {} end
@@ -27,23 +32,29 @@ end
 
 -- The ledger, and where each (nonce, campaign) record is. A discarded record becomes false until the write.
 local raw = redis.call('GET', KEYS[1]) or ''
-local ledger, at = {}, {}
+local ledger, at, marketing = {}, {}, {}
 for p = 1, #raw - REC + 1, REC do
   local rec = sub(raw, p, p + REC - 1)
   ledger[#ledger + 1] = rec
   local k = sub(rec, 29, 36) .. sub(rec, 11, 16)
   if not at[k] then at[k] = #ledger end
+  if sub(rec, 10, 10) == 'm' then marketing[sub(rec, 29, 36)] = true end
 end
+local function inDay(ts) return ts >= dayStart and ts < dayEnd end
 
 -- The dedupe log, pruned of events older than any decision an event can still name.
 local rawLog = redis.call('GET', KEYS[3]) or ''
+-- Also the accepted marketing `shown` events it holds for the report day.
 local log, seen = {}, {}
 local logChanged = false
+local shownInDay = 0
 for p = 1, #rawLog - LOGREC + 1, LOGREC do
   local rec = sub(rawLog, p, p + LOGREC - 1)
-  if (tonumber(sub(rec, 1, 8), 36) or 0) > now - logHorizonMs then
+  local ts = tonumber(sub(rec, 1, 8), 36) or 0
+  if ts > now - logHorizonMs then
     log[#log + 1] = rec
     seen[sub(rec, 10, 17) .. sub(rec, 9, 9)] = true
+    if sub(rec, 9, 9) == 's' and inDay(ts) and marketing[sub(rec, 10, 17)] then shownInDay = shownInDay + 1 end
   else
     logChanged = true
   end
@@ -96,15 +107,21 @@ local function applyOne(e)
   return 'accepted', false, redis.call('HDEL', KEYS[2], 'd:' .. e.c) == 1
 end
 
-local outcomes = {}
+local outcomes, dayShows = {}, {}
 local ledgerChanged, fatigueChanged = false, false
 for i, e in ipairs(events) do
+  dayShows[i] = 0
   if seen[e.n .. e.t] then
     outcomes[i] = 'duplicate'
   else
     local outcome, l, f = applyOne(e)
     outcomes[i] = outcome
     if outcome == 'accepted' then
+      local shown = e.t == 's' and ledger[at[e.n .. e.c]]
+      if shown and sub(shown, 10, 10) == 'm' and inDay(now) then
+        shownInDay = shownInDay + 1
+        dayShows[i] = shownInDay
+      end
       seen[e.n .. e.t] = true
       log[#log + 1] = base36(now) .. sub(e.t .. ' ', 1, 1) .. sub(e.n .. '--------', 1, 8)
       logChanged = true
@@ -132,4 +149,4 @@ if logChanged then
     redis.call('DEL', KEYS[3])
   end
 end
-return outcomes
+return {outcomes, dayShows}

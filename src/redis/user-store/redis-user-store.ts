@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { DecisionPlan, Reason, StoreOutcome, Verdict } from '../../rules/decide/types.js'
-import type { EventBatch, EventOutcome } from '../../rules/events/types.js'
+import type { AppliedEvents, EventBatch, EventOutcome } from '../../rules/events/types.js'
 import { CircuitBreaker, type BreakerState } from '../circuit-breaker.js'
 import { DEFAULT_STORE_TIMEOUT_MS, SCRIPT_DEADLINE_SHARE, withDeadline } from '../deadline.js'
 import { KEY_PREFIX, userKeys } from '../keys.js'
@@ -27,7 +27,7 @@ const LATE = 2
 
 interface ScriptedClient {
   pgDecide (ledger: string, prefs: string, fatigue: string, replies: string, plan: string): Promise<[0 | 1 | 2, string]>
-  pgEvents (ledger: string, fatigue: string, log: string, batch: string): Promise<EventOutcome[]>
+  pgEvents (ledger: string, fatigue: string, log: string, batch: string): Promise<[EventOutcome[], number[]]>
   pgErase (ledger: string, prefs: string, fatigue: string, log: string, replies: string): Promise<number>
 }
 
@@ -146,9 +146,10 @@ export class RedisStore implements Store {
     })
   }
 
-  async applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]> {
+  async applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents> {
     const k = userKeys(this.prefix, userTag)
-    return await this.call('events', () => this.scripts.pgEvents(k.ledger, k.fatigue, k.events, JSON.stringify(batch)))
+    const [outcomes, dayShows] = await this.call('events', () => this.scripts.pgEvents(k.ledger, k.fatigue, k.events, JSON.stringify(batch)))
+    return { outcomes, dayShows }
   }
 
   /** Every key of the user by name, in one script: as many commands for a user of many keys as of none. */

@@ -8,6 +8,16 @@ const COLORS = ['#2364aa', '#e07a1f', '#8e44ad', '#16a085', '#c0392b', '#7f8c8d'
 const $ = (id) => document.getElementById(id)
 const pct = (x) => x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`
 const fmt = (n) => n.toLocaleString('en-US')
+const num = (x) => x === null || x === undefined ? '–' : x.toFixed(2)
+/** Why the interval needs care, and what the day-to-day check found (docs/marketers.md). */
+const CAVEATS = {
+  few_users: 'A cohort has fewer than 200 user-days: with so few, the interval is likely too narrow.',
+  spread_not_recorded: 'No interval: some of these days were counted before popguard recorded the spread per user.'
+}
+const AGREEMENT = {
+  days_differ: 'The daily figures vary more than chance allows: the reduction changed during these days.',
+  users_return: 'The daily figures agree more than chance allows: the same users come back day after day, so the interval above is too narrow; a single day\'s interval is the safe reading.'
+}
 /** How a campaign is named on the page: its registry name, or its id when the registry no longer knows it. */
 const nameOf = (c) => c.name ?? c.campaignId
 
@@ -64,13 +74,20 @@ function lineChart (container, days, series) {
   }
   days.forEach((d, i) => { if (days.length <= 16 || i % Math.ceil(days.length / 16) === 0) svg.append(el('text', { x: x(i), y: H - B + 16, 'text-anchor': 'middle' }, d.slice(5))) })
   for (const s of series) {
+    // The 95% interval of each day, as a whisker (clipped to the chart).
+    s.ci?.forEach((ci, i) => {
+      if (ci === null || s.values[i] === null) return
+      const clip = (v) => Math.min(hi, Math.max(lo, v))
+      svg.append(el('line', { x1: x(i), x2: x(i), y1: y(clip(ci.low)), y2: y(clip(ci.high)), stroke: s.color, 'stroke-opacity': 0.45, 'stroke-width': 6, class: 'whisker' }))
+    })
     let path = ''
     s.values.forEach((v, i) => { if (v !== null) path += `${path === '' || s.values[i - 1] === null ? 'M' : 'L'}${x(i).toFixed(1)},${y(v).toFixed(1)}` })
     svg.append(el('path', { d: path, fill: 'none', stroke: s.color, 'stroke-width': 2.5, class: 'series' }))
     s.values.forEach((v, i) => {
       if (v === null) return
       const dot = el('circle', { cx: x(i), cy: y(v), r: 3.5, fill: s.color, class: 'point' })
-      dot.append(el('title', {}, `${days[i]} ${s.name}: ${pct(v)}`))
+      const ci = s.ci?.[i]
+      dot.append(el('title', {}, `${days[i]} ${s.name}: ${pct(v)}${ci ? ` (95% CI ${pct(ci.low)} to ${pct(ci.high)})` : ''}`))
       svg.append(dot)
     })
   }
@@ -121,13 +138,50 @@ function barList (container, items, message) {
   })
 }
 
-function render (daily, campaigns) {
-  const s = daily.summary.holdout
+const cohortLine = (name, c) => `${name}: ${fmt(c.users)} user-days, ${num(c.perUser)} shown per user (sd ${num(c.sdPerUser)})`
+
+/** The holdout figure: the reduction, its interval, each cohort, and any caveat or disagreement of the day-to-day check. */
+function holdoutFigure (s, check) {
   $('fig-holdout').textContent = pct(s.reduction)
   $('fig-holdout-detail').textContent = s.reduction === null
     ? 'Needs shown pop-ups in the holdout cohort.'
-    : `95% CI ${s.ci95 ? `${pct(s.ci95.low)} to ${pct(s.ci95.high)}` : 'n/a'} · ${fmt(s.treated.users)} treated / ${fmt(s.holdout.users)} holdout user-days · ` +
-      `${s.treated.perUser?.toFixed(2)} vs ${s.holdout.perUser?.toFixed(2)} per user per day`
+    : `95% CI ${s.ci95 ? `${pct(s.ci95.low)} to ${pct(s.ci95.high)}` : 'n/a'}`
+  $('fig-holdout-cohorts').textContent = `${cohortLine('Treated', s.treated)} · ${cohortLine('Holdout', s.holdout)}`
+  const notes = []
+  if (s.caveat !== null) notes.push(CAVEATS[s.caveat])
+  if (check !== null && check.agreement !== 'agree') {
+    notes.push(`Day-to-day check over ${check.days} days: 95% CI ${pct(check.ci95.low)} to ${pct(check.ci95.high)}. ${AGREEMENT[check.agreement]}`)
+  }
+  $('fig-holdout-check').textContent = notes.join(' ')
+  $('fig-holdout-check').hidden = notes.length === 0
+}
+
+/** What 1%, 2%, 5%, 10% or 20% of users in the holdout would give, from this range's users and spread. */
+function sizingTable (z) {
+  const body = $('sizing').querySelector('tbody')
+  body.replaceChildren()
+  if (z === null) {
+    $('sizing-basis').textContent = 'Needs a range with an interval: shown pop-ups in both cohorts.'
+    return
+  }
+  $('sizing-basis').textContent = `Expected ± of the 95% interval for other holdout sizes, with this range's ${fmt(Math.round(z.dailyUsers))} users a day, ` +
+    `their spread (sd / mean of pop-ups per user: treated ${num(z.cvTreated)}, holdout ${num(z.cvHoldout)}) and a reduction of ${pct(z.reduction)}. ` +
+    'Several days assume users do not come back.'
+  for (const percent of [...new Set(z.rows.map((r) => r.holdoutPercent))]) {
+    const tr = document.createElement('tr')
+    const cells = [`${percent}%`, ...z.rows.filter((r) => r.holdoutPercent === percent).map((r) => `± ${(r.halfWidth * 100).toFixed(1)} pts`)]
+    for (const text of cells) {
+      const td = document.createElement('td')
+      td.textContent = text
+      tr.append(td)
+    }
+    body.append(tr)
+  }
+}
+
+function render (daily, campaigns) {
+  holdoutFigure(daily.summary.holdout, daily.summary.dailySpread)
+  sizingTable(daily.summary.sizing)
   $('fig-requested').textContent = pct(daily.summary.marketingReduction)
   const m = daily.days.reduce((a, d) => ({ requested: a.requested + d.marketing.requested, shown: a.shown + d.marketing.shown }), { requested: 0, shown: 0 })
   $('fig-requested-detail').textContent = `${fmt(m.shown)} shown of ${fmt(m.requested)} marketing requests`
@@ -137,7 +191,7 @@ function render (daily, campaigns) {
 
   const days = daily.days.map((d) => d.day)
   lineChart($('chart-reduction'), days, [
-    { name: 'holdout vs treated', color: COLORS[0], values: daily.days.map((d) => d.holdout.reduction) },
+    { name: 'holdout vs treated', color: COLORS[0], values: daily.days.map((d) => d.holdout.reduction), ci: daily.days.map((d) => d.holdout.ci95) },
     { name: 'vs marketing requests', color: COLORS[1], values: daily.days.map((d) => d.marketing.reduction) }
   ])
   const reasons = [...new Set(daily.days.flatMap((d) => Object.keys(d.suppressed)))].sort()

@@ -18,6 +18,8 @@ export interface EventState {
 
 export interface EventResult extends EventState {
   outcomes: EventOutcome[]
+  /** See AppliedEvents.dayShows. */
+  dayShows: number[]
   ledgerChanged: boolean
   fatigueChanged: boolean
   logChanged: boolean
@@ -74,6 +76,17 @@ function applyOne (state: EventState, e: StoreEvent, batch: EventBatch): { outco
   }
 }
 
+const inDay = (ts: number, batch: EventBatch): boolean => ts >= batch.dayStartMs && ts < batch.dayEndMs
+
+/**
+ * Accepted marketing `shown` events the log holds for the report day: the dedupe log keeps each
+ * applied event with the time it was received, and the ledger says which decisions were marketing.
+ */
+function marketingShownInDay (log: readonly LoggedEvent[], ledger: readonly Impression[], batch: EventBatch): number {
+  const marketing = new Set(ledger.filter((i) => i.cls === 'm').map((i) => i.nonce))
+  return log.filter((l) => l.t === 's' && inDay(l.ts, batch) && marketing.has(l.n)).length
+}
+
 export function applyEvents (before: EventState, batch: EventBatch): EventResult {
   const state: EventState = {
     ledger: [...before.ledger],
@@ -81,11 +94,14 @@ export function applyEvents (before: EventState, batch: EventBatch): EventResult
     log: before.log.filter((l) => l.ts > batch.now - batch.logHorizonMs)
   }
   const outcomes: EventOutcome[] = []
+  const dayShows: number[] = []
+  let shownInDay = marketingShownInDay(state.log, state.ledger, batch)
   let ledgerChanged = false
   let fatigueChanged = false
   let logChanged = state.log.length !== before.log.length
   const seen = new Set(state.log.map((l) => l.n + l.t))
   for (const e of batch.events) {
+    dayShows.push(0)
     if (seen.has(e.n + e.t)) {
       outcomes.push('duplicate')
       continue
@@ -93,6 +109,8 @@ export function applyEvents (before: EventState, batch: EventBatch): EventResult
     const { outcome, ledger, fatigue } = applyOne(state, e, batch)
     outcomes.push(outcome)
     if (outcome !== 'accepted') continue
+    const shownRecord = e.t === 's' ? state.ledger.find((i) => i.nonce === e.n && i.cmp === e.c) : undefined
+    if (shownRecord?.cls === 'm' && inDay(batch.now, batch)) dayShows[dayShows.length - 1] = ++shownInDay
     seen.add(e.n + e.t)
     state.log.push({ ts: batch.now, t: e.t, n: e.n })
     logChanged = true
@@ -101,5 +119,5 @@ export function applyEvents (before: EventState, batch: EventBatch): EventResult
   }
   // The newest MAX_EVENT_LOG_RECORDS are remembered: a resent event older than those counts again.
   if (state.log.length > MAX_EVENT_LOG_RECORDS) state.log = state.log.slice(-MAX_EVENT_LOG_RECORDS)
-  return { ...state, outcomes, ledgerChanged, fatigueChanged, logChanged }
+  return { ...state, outcomes, dayShows, ledgerChanged, fatigueChanged, logChanged }
 }

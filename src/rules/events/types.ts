@@ -32,5 +32,21 @@ export interface EventBatch {
   logTtlMs: number
   fatigueTtlMs: number
   fatigue: FatigueRule
+  /**
+   * The report day `now` falls in, [dayStartMs, dayEndMs): a `shown` of a marketing campaign
+   * answers how many marketing pop-ups the user was shown in it (docs/reports.md, "Per-user spread").
+   */
+  dayStartMs: number
+  dayEndMs: number
   events: StoreEvent[]
+}
+
+/** What the store answers for a batch: one outcome per event, and beside it the user's day count. */
+export interface AppliedEvents {
+  outcomes: EventOutcome[]
+  /**
+   * Per event: for an accepted `shown` of a marketing record received within the report day,
+   * k when it is the user's k-th accepted marketing `shown` of that day (from the dedupe log); else 0.
+   */
+  dayShows: number[]
 }

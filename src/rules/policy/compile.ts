@@ -61,12 +61,15 @@ export interface CompiledPolicy {
   holdout: { percent: number, salt: string } | null
   mode: Policy['mode']
   onStoreFailure: Policy['onStoreFailure']
-  /** How far back the impression ledger must reach for every rule; older entries are pruned. */
+  /**
+   * How far back the impression ledger must reach for every rule, and at least a report day (the
+   * events script counts a user's marketing pop-ups of the day from it); older entries are pruned.
+   */
   horizonMs: number
   campaigns: ReadonlyMap<string, CompiledCampaign>
 }
 
-/** Longest local day (a DST fall-back day) plus slack: the reach of a calendarDay cap. */
+/** Longest local day (a DST fall-back day) plus slack: the reach of a calendarDay cap, and of a report day. */
 const CALENDAR_DAY_REACH_MS = 26 * 3_600_000
 const DEFAULT_LEASE = '10m'
 
@@ -130,7 +133,7 @@ export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], v
   const cooldownMs = policy.cooldown === undefined ? 0 : durationMs(policy.cooldown)
   const leaseMs = durationMs(policy.reservation?.lease ?? DEFAULT_LEASE)
   const allCaps = [...caps, ...[...compiledCampaigns.values()].flatMap((c) => [...c.caps, ...c.penalty?.caps ?? []])]
-  const horizonMs = Math.max(cooldownMs, leaseMs, ...allCaps.map(capReach))
+  const horizonMs = Math.max(cooldownMs, leaseMs, CALENDAR_DAY_REACH_MS, ...allCaps.map(capReach))
   return {
     version,
     document: policy,

@@ -11,6 +11,11 @@ export interface CountBatch {
 
 /** The `d:<day>` field counting a cohort's pseudonyms left out: that day's user count is a lower bound. */
 export const USERS_DROPPED = 'udropped'
+/**
+ * The `d:<day>` field summing, over a cohort's users, the square of the marketing pop-ups each was
+ * shown that day: the k-th show of a user adds 2k - 1 (docs/reports.md, "Per-user spread").
+ */
+export const SHOWN_SQUARES = 'mshownsq'
 
 export const emptyBatch = (): CountBatch => ({ hashes: new Map(), users: new Map() })
 

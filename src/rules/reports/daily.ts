@@ -1,5 +1,7 @@
-import { holdoutReduction, type HoldoutReduction } from './holdout.js'
-import { USERS_DROPPED } from './batch.js'
+import { hasSpread, holdoutReduction, type CohortCounts, type HoldoutReduction } from './holdout.js'
+import { SHOWN_SQUARES, USERS_DROPPED } from './batch.js'
+import { dailySpread, type DailySpread } from './spread.js'
+import { holdoutSizing, type HoldoutSizing } from './sizing.js'
 import { add, candidateCounts, decisionCount, eventCounts } from './parse.js'
 import type { StoredDay } from './stored-day.js'
 
@@ -32,9 +34,9 @@ export interface DailyRow {
 interface Totals {
   mRequested: number
   mShown: number
-  users: Record<string, number>
+  cohorts: { treated: CohortCounts, holdout: CohortCounts }
   usersDropped: { treated: number, holdout: number }
-  cohortShown: Record<string, number>
+  spreadRecorded: boolean
 }
 
 function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals: Totals } {
@@ -54,8 +56,11 @@ function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals
   const sum = (name: string): number => COHORTS.reduce((s, c) => s + decisionCount(day, c, name), 0)
   const mRequested = sum('mslots')
   const mShown = (cohortShown.treated ?? 0) + (cohortShown.holdout ?? 0)
-  const users = { treated: day.users.treated, holdout: day.users.holdout }
+  const cohort = (c: 'treated' | 'holdout'): CohortCounts =>
+    ({ users: day.users[c], shown: cohortShown[c] ?? 0, shownSquared: decisionCount(day, c, SHOWN_SQUARES) })
+  const cohorts = { treated: cohort('treated'), holdout: cohort('holdout') }
   const usersDropped = { treated: decisionCount(day, 'treated', USERS_DROPPED), holdout: decisionCount(day, 'holdout', USERS_DROPPED) }
+  const spreadRecorded = hasSpread(cohorts.treated) && hasSpread(cohorts.holdout)
   return {
     row: {
       day: day.day,
@@ -66,12 +71,9 @@ function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals
       degraded: sum('degraded'),
       suppressed,
       marketing: { requested: mRequested, allowed: sum('mallowed'), shown: mShown, reduction: mRequested > 0 ? 1 - mShown / mRequested : null },
-      holdout: holdoutReduction(
-        { users: users.treated, shown: cohortShown.treated ?? 0 },
-        { users: users.holdout, shown: cohortShown.holdout ?? 0 },
-        userCountError, usersDropped)
+      holdout: holdoutReduction(cohorts.treated, cohorts.holdout, { userCountError, usersDropped })
     },
-    totals: { mRequested, mShown, users, usersDropped, cohortShown }
+    totals: { mRequested, mShown, cohorts, usersDropped, spreadRecorded }
   }
 }
 
@@ -80,24 +82,40 @@ export interface DailyReport {
   to: string
   timezone: string
   days: DailyRow[]
-  /** The whole range pooled: users are user-days, so per-user figures stay per day. */
-  summary: { marketingReduction: number | null, holdout: HoldoutReduction }
+  summary: {
+    marketingReduction: number | null
+    /** The whole range pooled: users are user-days (the same user on two days counts as two independent draws). */
+    holdout: HoldoutReduction
+    /** The second check: the scatter of the daily reductions (null below 3 days with an interval). */
+    dailySpread: DailySpread | null
+    /** What other holdout sizes would give, from this range's users and spread. */
+    sizing: HoldoutSizing | null
+  }
 }
 
 export function dailyReport (stored: StoredDay[], range: { from: string, to: string, timezone: string }, userCountError: number): DailyReport {
   const rows = stored.map((d) => rowOf(d, userCountError))
   const pooled = (f: (t: Totals) => number): number => rows.reduce((s, r) => s + f(r.totals), 0)
   const mRequested = pooled((t) => t.mRequested)
+  const cohort = (c: 'treated' | 'holdout'): CohortCounts => ({
+    users: pooled((t) => t.cohorts[c].users),
+    shown: pooled((t) => t.cohorts[c].shown),
+    shownSquared: pooled((t) => t.cohorts[c].shownSquared)
+  })
+  const holdout = holdoutReduction(cohort('treated'), cohort('holdout'), {
+    userCountError,
+    usersDropped: { treated: pooled((t) => t.usersDropped.treated), holdout: pooled((t) => t.usersDropped.holdout) },
+    spreadRecorded: rows.every((r) => r.totals.spreadRecorded)
+  })
+  const daysWithUsers = rows.filter((r) => r.totals.cohorts.treated.users + r.totals.cohorts.holdout.users > 0).length
   return {
     ...range,
     days: rows.map((r) => r.row),
     summary: {
       marketingReduction: mRequested > 0 ? 1 - pooled((t) => t.mShown) / mRequested : null,
-      holdout: holdoutReduction(
-        { users: pooled((t) => t.users.treated ?? 0), shown: pooled((t) => t.cohortShown.treated ?? 0) },
-        { users: pooled((t) => t.users.holdout ?? 0), shown: pooled((t) => t.cohortShown.holdout ?? 0) },
-        userCountError,
-        { treated: pooled((t) => t.usersDropped.treated), holdout: pooled((t) => t.usersDropped.holdout) })
+      holdout,
+      dailySpread: dailySpread(rows.map((r) => r.row.holdout)),
+      sizing: holdoutSizing(holdout, daysWithUsers, userCountError)
     }
   }
 }

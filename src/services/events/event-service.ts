@@ -7,7 +7,7 @@ import { ValidationError } from '../../rules/errors.js'
 import type { CompiledPolicy } from '../../rules/policy/compile.js'
 import { StoreUnavailableError, type Store } from '../../store/user-store.js'
 import { FATIGUE_TTL_MS } from '../../rules/users/preferences.js'
-import { DAY_MS } from '../../rules/time.js'
+import { calendarDayBounds, DAY_MS } from '../../rules/time.js'
 import { EVENT_CODE, type EventBatch, type EventOutcome, type EventType } from '../../rules/events/types.js'
 
 export interface EventInput {
@@ -33,6 +33,10 @@ export interface EventRecord {
   outcome: EventOutcome | 'unavailable'
   /** The user's cohort under the policy in force (reports compare holdout and treated). */
   cohort: Cohort
+  /** When the batch was received (ms): the report day the event counts in. */
+  receivedAt: number
+  /** The store's AppliedEvents.dayShows for this event (0 unless an accepted marketing `shown`). */
+  dayShows: number
 }
 
 export interface EventServiceOptions {
@@ -86,11 +90,15 @@ export class EventService {
       else indexes.push(i)
     })
     const outcomes: (EventOutcome | 'unavailable')[] = new Array(events.length)
+    const dayShows: number[] = new Array(events.length).fill(0)
     await Promise.all([...byUser].map(async ([userId, indexes]) => {
       const batch = this.batchOf(indexes.map((i) => events[i] as EventInput), policy, now)
       try {
         const result = await this.opts.store.applyEvents(this.opts.userTag(userId), batch)
-        indexes.forEach((i, k) => { outcomes[i] = result[k] ?? 'unavailable' })
+        indexes.forEach((i, k) => {
+          outcomes[i] = result.outcomes[k] ?? 'unavailable'
+          dayShows[i] = result.dayShows[k] ?? 0
+        })
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err
         for (const i of indexes) outcomes[i] = 'unavailable'
@@ -102,7 +110,14 @@ export class EventService {
     }
     this.log(events, outcomes, byUser.size, started)
     events.forEach((e, i) => {
-      const record: EventRecord = { type: e.type, campaignId: e.campaignId, outcome: outcomes[i] ?? 'unavailable', cohort: cohortOf(e.userId, policy.holdout) }
+      const record: EventRecord = {
+        type: e.type,
+        campaignId: e.campaignId,
+        outcome: outcomes[i] ?? 'unavailable',
+        cohort: cohortOf(e.userId, policy.holdout),
+        receivedAt: now,
+        dayShows: dayShows[i] ?? 0
+      }
       for (const observe of this.observers) observe(record)
     })
     const rejected = outcomes.flatMap((o, index) => o === 'accepted' ? [] : [{ index, reason: o }])
@@ -111,6 +126,7 @@ export class EventService {
 
   private batchOf (events: EventInput[], policy: CompiledPolicy, now: number): EventBatch {
     const logMs = policy.horizonMs + policy.leaseMs + LOG_SLACK_MS
+    const day = calendarDayBounds(now, policy.defaultTimezone)
     return {
       now,
       leaseMs: policy.leaseMs,
@@ -119,6 +135,8 @@ export class EventService {
       logTtlMs: logMs,
       fatigueTtlMs: FATIGUE_TTL_MS,
       fatigue: policy.fatigue ?? { dismissals: 0, withinMs: 0, backoffMs: 0 },
+      dayStartMs: day.start,
+      dayEndMs: day.end,
       events: events.map((e) => ({
         n: e.decisionId.slice(0, 8),
         c: nameCode('campaign', e.campaignId),

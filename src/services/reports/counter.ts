@@ -1,7 +1,7 @@
 import type { DecisionRecord } from '../decide/decision-service.js'
 import type { Cohort } from '../../rules/decide/types.js'
 import { calendarDayBounds } from '../../rules/time.js'
-import { addUser, emptyBatch, increment, isEmpty, mergeInto, userCount, type CountBatch } from '../../rules/reports/batch.js'
+import { addUser, emptyBatch, increment, isEmpty, mergeInto, SHOWN_SQUARES, userCount, type CountBatch } from '../../rules/reports/batch.js'
 import { reportDay } from '../../rules/reports/day.js'
 
 /** Campaign ids the registry does not know are counted under one name, so clients cannot grow the key space. */
@@ -13,6 +13,13 @@ export interface ReportEvent {
   type: 'shown' | 'discarded' | 'dismissed' | 'clicked' | 'converted' | 'complained'
   campaignId: string
   cohort: Cohort
+  /** When it was received (ms); absent: now. */
+  receivedAt?: number
+  /**
+   * For a `shown` of a marketing campaign: it was the user's k-th marketing pop-up of that report
+   * day, as the store counted it (EventRecord.dayShows); absent or 0: taken as 1.
+   */
+  dayShows?: number
 }
 
 export interface CounterOptions {
@@ -65,7 +72,10 @@ export class ReportCounter {
   recordEvent (e: ReportEvent): void {
     const cls = this.opts.classOf(e.campaignId)
     const campaign = cls === 'unknown' ? UNKNOWN_CAMPAIGN : e.campaignId
-    increment(this.live, 'e:' + this.day(), `${campaign}|${e.cohort}|${cls}|${e.type}`)
+    const day = this.day(e.receivedAt)
+    increment(this.live, 'e:' + day, `${campaign}|${e.cohort}|${cls}|${e.type}`)
+    // Σx² over users, kept exact without per-user state: going from k - 1 to k shows adds k² - (k - 1)².
+    if (e.type === 'shown' && cls === 'marketing') increment(this.live, 'd:' + day, `${e.cohort}|${SHOWN_SQUARES}`, 2 * Math.max(1, e.dayShows ?? 1) - 1)
   }
 
   /** The counts so far; the counter starts empty again. */
@@ -88,9 +98,9 @@ export class ReportCounter {
     return userCount(this.live)
   }
 
-  /** The report day now; day bounds are cached so a decision costs no date formatting. */
-  private day (): string {
-    const now = this.opts.clock()
+  /** The report day of `at` (default now); day bounds are cached so a decision costs no date formatting. */
+  private day (at?: number): string {
+    const now = at ?? this.opts.clock()
     const zone = this.opts.timeZone()
     const t = this.today
     if (zone === t.zone && now >= t.start && now < t.end) return t.day
