@@ -1,14 +1,11 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { ERROR_CODES, ValidationError, type FieldDetail } from '../errors.js'
+import { validationDetails } from './validation-messages.js'
 
 function fieldDetails (err: FastifyError): FieldDetail[] | undefined {
   if (err instanceof ValidationError) return err.details
   if (err.validation === undefined) return undefined
-  return err.validation.map((v) => {
-    const missing = v.keyword === 'required' ? `/${String(v.params.missingProperty)}` : ''
-    const extra = v.keyword === 'additionalProperties' ? `/${String(v.params.additionalProperty)}` : ''
-    return { path: (v.instancePath || '') + missing + extra || '/', message: v.message ?? 'is invalid' }
-  })
+  return validationDetails(err.validation)
 }
 
 /**

@@ -1,8 +1,5 @@
-import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '../schemas/common.js'
-
-const Health = Type.Object({ status: Type.String(), store: Type.Optional(Type.String()), policyVersion: Type.Optional(Type.Integer()) })
+import { errorResponses, Health } from '../schemas/common.js'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', {

@@ -16,3 +16,9 @@ export function errorResponses<S extends number> (...statuses: S[]): Record<S, t
 }
 
 export const UserId = Type.String({ minLength: 1, maxLength: 256, description: 'The platform\'s user id. Never logged raw; hashed into Redis keys.' })
+
+export const Health = Type.Object({
+  status: Type.String({ description: '`ok` (liveness) or `ready` (readiness).' }),
+  store: Type.Optional(Type.String({ description: 'The store in use: `redis`, `redis-cluster` or `memory`.' })),
+  policyVersion: Type.Optional(Type.Integer({ description: 'The policy version in force.' }))
+}, { $id: 'Health', description: 'This instance is alive, or ready to decide.' })

@@ -13,11 +13,11 @@ export const ClientEvent = Type.Object({
       '`converted` and `complained` feed fatigue: repeated dismissals back a campaign off, a complaint stops it for the user.'
   }),
   at: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened; the time of receipt if absent or later.' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'Event', description: 'What happened to a pop-up a decision allowed.' })
 
 export const EventsBody = Type.Object({
   events: Type.Array(ClientEvent, { minItems: 1, maxItems: MAX_EVENTS, description: `1 to ${MAX_EVENTS} events; a batch with one invalid event is refused whole.` })
-}, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'EventsRequest', description: 'A batch of events, of one or many users.' })
 export type EventsBody = Static<typeof EventsBody>
 
 export const EventsAnswer = Type.Object({
@@ -30,4 +30,4 @@ export const EventsAnswer = Type.Object({
         '`unavailable`: the store did not answer, send it again.'
     })
   }), { description: 'Events not counted, each with why.' })
-})
+}, { $id: 'EventsResponse', description: 'How many events were counted, and why the others were not.' })

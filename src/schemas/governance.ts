@@ -19,7 +19,7 @@ export const StoredPolicyBody = Type.Object({
   document: Policy,
   updatedAt: When,
   updatedBy: KeyName
-})
+}, { $id: 'StoredPolicy' })
 
 export const GovernanceHeaders = Type.Object({
   'x-change-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why: written to the audit trail.' }))
@@ -39,7 +39,7 @@ export const PolicyHistoryItem = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   changes: Changes,
   document: Policy
-})
+}, { $id: 'PolicyVersion' })
 
 export const CampaignIdParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', description: 'The campaign id.' })
@@ -58,7 +58,7 @@ export const CampaignView = Type.Object({
   }),
   updatedAt: When,
   updatedBy: KeyName
-})
+}, { $id: 'CampaignRecord' })
 
 export const CampaignQuery = Type.Object({
   ...Paging.properties,
@@ -71,7 +71,7 @@ export const PenaltyBody = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why: required, shown in the audit trail.' }),
   until: Type.Optional(Type.String({ format: 'date-time', description: 'When the penalty ends by itself; without it, until lifted.' })),
   caps: Type.Optional(Type.Array(Cap, { maxItems: 20, description: 'For `limit`: the stricter caps added to the campaign\'s.' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'PenaltyRequest' })
 export type PenaltyBody = Static<typeof PenaltyBody>
 
 export const AuditItem = Type.Object({
@@ -84,4 +84,4 @@ export const AuditItem = Type.Object({
   before: Type.Unknown({ description: 'A summary of the record before: `{version}` for the policy, the record for a campaign or penalty; null when created.' }),
   after: Type.Unknown({ description: 'The same after the change; null when deleted or lifted.' }),
   changes: Changes
-})
+}, { $id: 'AuditEntry' })
