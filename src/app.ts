@@ -12,7 +12,8 @@ import { pseudonymizer } from './log/pseudonym.js'
 import { buildInfo } from './metrics/build-info.js'
 import { Metrics } from './metrics/metrics.js'
 import { useApiKeys } from './plugins/auth.js'
-import { useErrorShape } from './plugins/errors.js'
+import { answerClientError, DEFAULT_TIMEOUTS, MAX_PARAM_LENGTH, timeoutOptions, useConnectionGates, type HttpTimeouts } from './plugins/connections.js'
+import { answerFrameworkError, useErrorShape } from './plugins/errors.js'
 import { useMetrics } from './plugins/metrics.js'
 import { useOpenApi } from './plugins/openapi.js'
 import { useStrictValidation } from './plugins/validation.js'
@@ -67,6 +68,8 @@ export interface BuildOptions {
   governance?: GovernanceStore
   /** A report store to use instead of the configured one (tests); the app closes it on close. */
   reportStore?: ReportStore
+  /** HTTP timeouts (tests shorten them); DEFAULT_TIMEOUTS otherwise. */
+  timeouts?: Partial<HttpTimeouts>
 }
 
 function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
@@ -96,10 +99,16 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     // Fastify's own request lines carry raw URLs, and URLs carry user ids.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
-    return503OnClosing: true,
-    requestTimeout: 10_000
+    ...timeoutOptions({ ...DEFAULT_TIMEOUTS, ...opts.timeouts }),
+    // So that a user id of any valid length reaches its schema (400 naming the field), not the router.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors raised before routing, below HTTP and while closing answer in the one error shape too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+    return503OnClosing: false
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  useConnectionGates(app)
   useStrictValidation(app)
   useErrorShape(app)
   useApiKeys(app, config.apiKeys)

@@ -10,11 +10,15 @@ export const ERROR_CODES: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
   409: 'conflict',
   412: 'precondition_failed',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
+  428: 'precondition_required',
   429: 'too_many_requests',
+  431: 'headers_too_large',
   500: 'internal_error',
   503: 'unavailable'
 }
@@ -36,4 +40,6 @@ export class ValidationError extends Error {
   }
 }
 export const PreconditionFailedError = createError<[string]>('POPGUARD_PRECONDITION_FAILED', '%s', 412)
+export const PreconditionRequiredError = createError<[string]>('POPGUARD_PRECONDITION_REQUIRED', '%s', 428)
+export const UriTooLongError = createError<[number]>('POPGUARD_URI_TOO_LONG', 'the URL is longer than %d characters', 414)
 export const ConflictError = createError<[string]>('POPGUARD_CONFLICT', '%s', 409)

@@ -49,11 +49,12 @@ describe('API keys', () => {
     ['no key', {}],
     ['a wrong key', bearer('not-a-key-at-all')],
     ['a malformed header', { authorization: 'Basic ZGV2LWNsaWVudC1rZXk=' }]
-  ])('with %s, every secured operation answers 401', async (_, headers) => {
+  ])('with %s, every secured operation answers 401 with a WWW-Authenticate challenge', async (_, headers) => {
     for (const op of secured()) {
       const res = await t.app.inject({ method: op.method.toUpperCase() as 'GET', url: urlOf(op.path), headers, payload: VALID_BODIES[op.operationId ?? ''] })
       expect(res.statusCode, `${op.method} ${op.path}`).toBe(401)
       expect(res.json()).toEqual({ error: 'unauthorized', message: expect.any(String) })
+      expect(res.headers['www-authenticate'], `${op.method} ${op.path}`).toBe('Bearer realm="popguard"')
     }
   })
 

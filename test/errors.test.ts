@@ -3,18 +3,9 @@ import { buildApp } from '../src/app.js'
 import type { DecisionPlan, StoreOutcome } from '../src/decision/types.js'
 import { MemoryStore } from '../src/store/memory-store.js'
 import { AUTH, campaign, policy, testApp, testConfig, type TestApp } from './helpers/app.js'
+import { expectErrorShape } from './helpers/error-shape.js'
 
 const decideBody = { userId: 'u-errors', placement: 'home', candidates: [{ campaignId: 'a' }] }
-
-/** The one error shape: these keys only, a code, a message, no stack trace anywhere. */
-function expectErrorShape (body: string, error: string): Record<string, unknown> {
-  const parsed = JSON.parse(body) as Record<string, unknown>
-  expect(Object.keys(parsed).filter((k) => !['error', 'message', 'details'].includes(k))).toEqual([])
-  expect(parsed.error).toBe(error)
-  expect(typeof parsed.message).toBe('string')
-  expect(body).not.toMatch(/\bat .+:\d+:\d+|node_modules|\/src\//)
-  return parsed
-}
 
 describe('the one error shape', () => {
   let t: TestApp

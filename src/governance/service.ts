@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError, UnavailableError
 import type { Campaign, Cap, Penalty, Policy, PolicyFile } from '../policy/schema.js'
 import { campaignErrors, penaltyErrors, policyErrors, type FieldError } from '../policy/validate.js'
 import { changedPaths } from './diff.js'
+import { campaignEtag, policyEtag, preconditionsHold, type Preconditions } from './preconditions.js'
 import {
   POLICY_FIELD,
   type AuditAction, type AuditEntry, type GovernanceStore, type GovWrite, type Page, type PolicyHistoryEntry,
@@ -17,6 +18,8 @@ export interface CampaignView extends StoredCampaign {
   penalty: (Penalty & { inForce: boolean }) | null
   /** `suspended` while a suspension is in force, else the campaign's own status. */
   effectiveStatus: Campaign['status']
+  /** The ETag of the campaign with its penalty: what `If-Match` compares. */
+  etag: string
 }
 
 export interface CampaignFilter { status?: Campaign['status'], category?: string, offset: number, limit: number }
@@ -31,6 +34,14 @@ function invalid (what: string, errors: FieldError[]): ValidationError {
 
 function parseOr<T> (raw: string | null): T | null {
   return raw === null ? null : JSON.parse(raw) as T
+}
+
+/** Refuses (412) a write whose preconditions do not hold for what it read; no preconditions: an internal write. */
+function checkPreconditions (pre: Preconditions | undefined, current: string | null, what: string): void {
+  if (pre === undefined || preconditionsHold(pre, current)) return
+  throw new PreconditionFailedError(current === null
+    ? `${what} does not exist, but If-Match requires it`
+    : `${what} is at ETag ${current}, which the request's precondition refuses: read it again`)
 }
 
 /**
@@ -70,15 +81,13 @@ export class GovernanceService {
     return stored
   }
 
-  async putPolicy (document: Policy, actor: Actor, ifMatch?: number): Promise<StoredPolicy> {
+  async putPolicy (document: Policy, actor: Actor, pre?: Preconditions): Promise<StoredPolicy> {
     const errors = policyErrors(document)
     if (errors.length > 0) throw invalid('policy', errors)
     return await this.retry(async () => {
       const raw = await this.store.read('policy', POLICY_FIELD)
       const old = parseOr<StoredPolicy>(raw)
-      if (ifMatch !== undefined && old?.version !== ifMatch) {
-        throw new PreconditionFailedError(`the policy is at version ${old?.version ?? 'none'}, not ${ifMatch}: read it again`)
-      }
+      checkPreconditions(pre, old === null ? null : policyEtag(old.version), 'the policy')
       const next = this.storedPolicy(document, (old?.version ?? 0) + 1, actor)
       const ok = await this.store.commit({
         writes: [{ table: 'policy', id: POLICY_FIELD, expect: raw ?? '', value: JSON.stringify(next) }],
@@ -101,7 +110,7 @@ export class GovernanceService {
   async campaigns (filter: CampaignFilter): Promise<Page<CampaignView>> {
     const snapshot = await this.store.snapshot()
     const all = [...snapshot.campaigns]
-      .map(([id, raw]) => this.view(JSON.parse(raw) as StoredCampaign, parseOr<Penalty>(snapshot.penalties.get(id) ?? null)))
+      .map(([id, raw]) => this.view(raw, snapshot.penalties.get(id) ?? null))
       .filter((v) => (filter.status === undefined || v.effectiveStatus === filter.status) &&
         (filter.category === undefined || v.campaign.category === filter.category))
       .sort((a, b) => a.campaign.id.localeCompare(b.campaign.id))
@@ -112,18 +121,23 @@ export class GovernanceService {
   async campaign (id: string): Promise<CampaignView> {
     const [raw, penalty] = await Promise.all([this.store.read('campaigns', id), this.store.read('penalties', id)])
     if (raw === null) throw new NotFoundError(`no campaign ${id}`)
-    return this.view(JSON.parse(raw) as StoredCampaign, parseOr<Penalty>(penalty))
+    return this.view(raw, penalty)
   }
 
-  async putCampaign (id: string, campaign: Campaign, actor: Actor): Promise<{ created: boolean, view: CampaignView }> {
+  async putCampaign (id: string, campaign: Campaign, actor: Actor, pre?: Preconditions): Promise<{ created: boolean, view: CampaignView }> {
     const errors = campaignErrors(campaign)
     if (campaign.id !== id) errors.push({ path: '/id', message: `must equal the id in the path (${id})` })
     if (errors.length > 0) throw invalid('campaign', errors)
     const created = await this.retry(async () => {
-      const raw = await this.store.read('campaigns', id)
+      const [raw, penalty] = await Promise.all([this.store.read('campaigns', id), this.store.read('penalties', id)])
+      checkPreconditions(pre, raw === null ? null : campaignEtag(raw, penalty), `campaign ${id}`)
       const old = parseOr<StoredCampaign>(raw)
       const ok = await this.store.commit({
-        writes: [{ table: 'campaigns', id, expect: raw ?? '', value: JSON.stringify(this.storedCampaign(campaign, actor)) }],
+        writes: [
+          { table: 'campaigns', id, expect: raw ?? '', value: JSON.stringify(this.storedCampaign(campaign, actor)) },
+          // Kept as it is, but expected: the ETag the precondition compared covers the penalty too.
+          { table: 'penalties', id, expect: penalty ?? '', value: penalty ?? '' }
+        ],
         audit: [this.entry(old === null ? 'campaign.create' : 'campaign.update', `campaign:${id}`, actor, old?.campaign ?? null, campaign,
           changedPaths(old?.campaign, campaign))]
       })
@@ -132,10 +146,11 @@ export class GovernanceService {
     return { created, view: await this.campaign(id) }
   }
 
-  async deleteCampaign (id: string, actor: Actor): Promise<void> {
+  async deleteCampaign (id: string, actor: Actor, pre?: Preconditions): Promise<void> {
     await this.retry(async () => {
       const [raw, penalty] = await Promise.all([this.store.read('campaigns', id), this.store.read('penalties', id)])
       if (raw === null) throw new NotFoundError(`no campaign ${id}`)
+      checkPreconditions(pre, campaignEtag(raw, penalty), `campaign ${id}`)
       const old = JSON.parse(raw) as StoredCampaign
       // Its penalty goes with it, so a campaign re-created under the same id starts clean.
       return await this.store.commit({
@@ -146,7 +161,8 @@ export class GovernanceService {
     })
   }
 
-  async applyPenalty (id: string, request: PenaltyRequest, by: string): Promise<CampaignView> {
+  /** Without preconditions for the automatic health penalty, an internal write. */
+  async applyPenalty (id: string, request: PenaltyRequest, by: string, pre?: Preconditions): Promise<CampaignView> {
     const at = new Date(this.clock()).toISOString()
     const penalty: Penalty = { action: request.action, reason: request.reason, until: request.until ?? null, caps: request.caps ?? [], at, by }
     const errors = penaltyErrors(penalty)
@@ -155,6 +171,7 @@ export class GovernanceService {
     await this.retry(async () => {
       const [raw, oldRaw] = await Promise.all([this.store.read('campaigns', id), this.store.read('penalties', id)])
       if (raw === null) throw new NotFoundError(`no campaign ${id}`)
+      checkPreconditions(pre, campaignEtag(raw, oldRaw), `campaign ${id}`)
       if (penalty.action === 'limit' && (JSON.parse(raw) as StoredCampaign).campaign.class !== 'marketing') {
         throw invalid('penalty', [{ path: '/action', message: 'caps apply to marketing campaigns only: suspend it instead' }])
       }
@@ -167,13 +184,15 @@ export class GovernanceService {
     return await this.campaign(id)
   }
 
-  async liftPenalty (id: string, actor: Actor): Promise<CampaignView> {
+  async liftPenalty (id: string, actor: Actor, pre?: Preconditions): Promise<CampaignView> {
     await this.retry(async () => {
-      const raw = await this.store.read('penalties', id)
+      const [campaignRaw, raw] = await Promise.all([this.store.read('campaigns', id), this.store.read('penalties', id)])
+      if (campaignRaw === null) throw new NotFoundError(`no campaign ${id}`)
       if (raw === null) throw new NotFoundError(`campaign ${id} has no penalty`)
+      checkPreconditions(pre, campaignEtag(campaignRaw, raw), `campaign ${id}`)
       const old = JSON.parse(raw) as Penalty
       return await this.store.commit({
-        writes: [{ table: 'penalties', id, expect: raw, value: '' }],
+        writes: [{ table: 'campaigns', id, expect: campaignRaw, value: campaignRaw }, { table: 'penalties', id, expect: raw, value: '' }],
         audit: [this.entry('penalty.lift', `campaign:${id}`, actor, old, null, changedPaths(old, undefined))]
       }) || null
     })
@@ -193,13 +212,16 @@ export class GovernanceService {
     throw new ConflictError('too many concurrent changes to the same record: try again')
   }
 
-  private view (stored: StoredCampaign, penalty: Penalty | null): CampaignView {
+  private view (raw: string, penaltyRaw: string | null): CampaignView {
+    const stored = JSON.parse(raw) as StoredCampaign
+    const penalty = parseOr<Penalty>(penaltyRaw)
     const inForce = penalty !== null && (penalty.until === null || this.clock() < Date.parse(penalty.until))
     const suspended = inForce && penalty.action === 'suspend'
     return {
       ...stored,
       penalty: penalty === null ? null : { ...penalty, inForce },
-      effectiveStatus: suspended ? 'suspended' : stored.campaign.status
+      effectiveStatus: suspended ? 'suspended' : stored.campaign.status,
+      etag: campaignEtag(raw, penaltyRaw)
     }
   }
 

@@ -1,11 +1,35 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ERROR_CODES, ValidationError, type FieldDetail } from '../errors.js'
 import { validationDetails } from './validation-messages.js'
+import type { ErrorBody } from '../schemas/common.js'
+
+/** What a 401 answers besides its body (RFC 6750). */
+export const WWW_AUTHENTICATE = 'Bearer realm="popguard"'
+
+/** The one error body, with the stable code of its status. */
+export function errorBody (status: number, message: string, details?: FieldDetail[]): ErrorBody {
+  const error = ERROR_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request')
+  return details === undefined ? { error, message } : { error, message, details }
+}
 
 function fieldDetails (err: FastifyError): FieldDetail[] | undefined {
   if (err instanceof ValidationError) return err.details
   if (err.validation === undefined) return undefined
   return validationDetails(err.validation)
+}
+
+/**
+ * Errors Fastify raises before any route runs (the `frameworkErrors` option). Their own
+ * messages quote the raw path, and paths carry user ids: these say what, not which.
+ */
+export function answerFrameworkError (err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const [status, message] = err.code === 'FST_ERR_BAD_URL'
+    ? [400, 'the URL is malformed (invalid percent-encoding)']
+    : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, 'a path segment is too long']
+      : [500, 'internal error']
+  if (status >= 500) reply.log.error({ err: { code: err.code } }, 'routing failed')
+  reply.code(status).send(errorBody(status, message))
 }
 
 /**
@@ -17,19 +41,18 @@ export function useErrorShape (app: FastifyInstance): void {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     if (status >= 500) {
       request.log.error({ err }, 'request failed')
-      return reply.code(status).send({ error: ERROR_CODES[status] ?? 'internal_error', message: 'internal error' })
+      return reply.code(status).send(errorBody(status, 'internal error'))
     }
+    if (status === 401) reply.header('www-authenticate', WWW_AUTHENTICATE)
     const details = fieldDetails(err)
     const where = err.validationContext !== undefined ? `${err.validationContext} ` : ''
     const message = details !== undefined && details[0] !== undefined && err.validation !== undefined
       ? `invalid ${where}${details[0].path}: ${details[0].message}`
       : err.message
-    const body: Record<string, unknown> = { error: ERROR_CODES[status] ?? 'bad_request', message }
-    if (details !== undefined) body.details = details
-    return reply.code(status).send(body)
+    return reply.code(status).send(errorBody(status, message, details))
   })
 
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
+    return reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`))
   })
 }

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Policy } from '../policy/schema.js'
 import { errorResponses } from '../schemas/common.js'
-import { Paged, Paging, PolicyHistoryItem, PolicyPutHeaders, StoredPolicyBody } from '../schemas/governance.js'
-import { actorOf, etagOf, ifMatchVersion } from './admin-request.js'
+import { policyEtag } from '../governance/preconditions.js'
+import { AdminWriteHeaders, Paged, Paging, PolicyHistoryItem, StoredPolicyBody } from '../schemas/governance.js'
+import { actorOf, preconditionsOf } from './admin-request.js'
 
 const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/policy', {
@@ -16,7 +17,7 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (_request, reply) => {
     const stored = await app.governance.policy()
-    return await reply.header('etag', etagOf(stored.version)).send(stored)
+    return await reply.header('etag', policyEtag(stored.version)).send(stored)
   })
 
   app.put('/v1/policy', {
@@ -26,15 +27,16 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['governance'],
       summary: 'Replace the whole policy document',
       description: 'Validated field by field; an invalid document changes nothing. Stored as a new version, audited, ' +
-        'and in force on every instance within a second. With `If-Match`, refused (412) unless the version is still current.',
+        'and in force on every instance within a second. `If-Match` is required (428 without it): the `ETag` read, ' +
+        'refused (412) unless that version is still current, or `*`.',
       security: [{ apiKey: [] }],
-      headers: PolicyPutHeaders,
+      headers: AdminWriteHeaders,
       body: Policy,
-      response: { 200: StoredPolicyBody, ...errorResponses(400, 401, 403, 409, 412, 415, 503) }
+      response: { 200: StoredPolicyBody, ...errorResponses(400, 401, 403, 409, 412, 415, 428, 503) }
     }
   }, async (request, reply) => {
-    const stored = await app.governance.putPolicy(request.body, actorOf(request), ifMatchVersion(request.headers['if-match']))
-    return await reply.header('etag', etagOf(stored.version)).send(stored)
+    const stored = await app.governance.putPolicy(request.body, actorOf(request), preconditionsOf(request))
+    return await reply.header('etag', policyEtag(stored.version)).send(stored)
   })
 
   app.get('/v1/policy/history', {

@@ -4,9 +4,12 @@ import { Campaign, Cap, Penalty, PenaltyAction, Policy } from '../policy/schema.
 const When = Type.String({ format: 'date-time', description: 'An ISO 8601 instant.' })
 const KeyName = Type.String({ description: 'The name of the API key that acted (`boot`: seeded from the policy file).' })
 
+/** Far past the longest list (the audit trail keeps 10,000 entries): a bound, so no store sees 1e21. */
+const MAX_OFFSET = 100_000
+
 export const Paging = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'At most this many items.' }),
-  offset: Type.Integer({ minimum: 0, default: 0, description: 'Items to skip: the `nextOffset` of the previous page.' })
+  offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'Items to skip: the `nextOffset` of the previous page.' })
 }, { additionalProperties: false })
 
 export const Paged = <T extends TSchema>(item: T, description: string) => Type.Object({
@@ -15,19 +18,33 @@ export const Paged = <T extends TSchema>(item: T, description: string) => Type.O
 })
 
 export const StoredPolicyBody = Type.Object({
-  version: Type.Integer({ minimum: 1, description: 'The policy version: decisions report it, `ETag` carries it, `If-Match` compares it.' }),
+  version: Type.Integer({ minimum: 1, description: 'The policy version: decisions report it, `ETag` carries it (`"3"`), `If-Match` compares it.' }),
   document: Policy,
   updatedAt: When,
   updatedBy: KeyName
 }, { $id: 'StoredPolicy' })
 
-export const GovernanceHeaders = Type.Object({
-  'x-change-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why: written to the audit trail.' }))
-})
+/** `*`, or a list of entity tags (`"3"`, `W/"3"` or a bare `3` for the policy's version). */
+const ENTITY_TAGS = '^\\s*(\\*|((W/)?"[^",]*"|[0-9A-Za-z_-]{1,64})(\\s*,\\s*((W/)?"[^",]*"|[0-9A-Za-z_-]{1,64}))*)\\s*$'
+const ChangeReason = Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why: written to the audit trail.' }))
+const IfMatch = Type.Optional(Type.String({
+  maxLength: 1024,
+  pattern: ENTITY_TAGS,
+  description: 'Required: the `ETag` read, or `*` (whatever exists now). Without it 428; when the record changed since, 412.'
+}))
 
-export const PolicyPutHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'The version read (`ETag` of GET /v1/policy); a stale one is refused with 412.' })),
-  'x-change-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why: written to the audit trail.' }))
+export const IfMatchHeaders = Type.Object({ 'if-match': IfMatch })
+
+export const AdminWriteHeaders = Type.Object({ 'if-match': IfMatch, 'x-change-reason': ChangeReason })
+
+export const CampaignPutHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({
+    maxLength: 1024,
+    pattern: ENTITY_TAGS,
+    description: 'To replace: the campaign\'s `ETag` read, or `*` (whatever exists now); 412 when it changed since or does not exist.'
+  })),
+  'if-none-match': Type.Optional(Type.Literal('*', { description: 'To create: `*`; 412 when the campaign exists. One of the two headers is required (428).' })),
+  'x-change-reason': ChangeReason
 })
 
 export const Changes = Type.Array(Type.String(), { description: 'JSON pointers of what changed (at most 50).' })
@@ -57,7 +74,8 @@ export const CampaignView = Type.Object({
     description: '`suspended` while a suspension penalty is in force, else the campaign\'s own status.'
   }),
   updatedAt: When,
-  updatedBy: KeyName
+  updatedBy: KeyName,
+  etag: Type.String({ description: 'The campaign\'s `ETag` (as the header sends it): changes with the campaign and with its penalty. Send it in `If-Match`.' })
 }, { $id: 'CampaignRecord' })
 
 export const CampaignQuery = Type.Object({

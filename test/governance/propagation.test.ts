@@ -48,7 +48,8 @@ describe('governance across instances (redis)', () => {
   it('never issues one policy version twice when two instances write at once', async () => {
     const prefix = uniquePrefix()
     const [a, b] = [await instance(prefix), await instance(prefix)]
-    const writes = Array.from({ length: 8 }, (_, i) => admin(i % 2 === 0 ? a : b, 'PUT', '/v1/policy', { ...FILE.policy, cooldown: `${i + 1}m` }))
+    // `If-Match: *`: each writer means to win whatever is there, so only the store's own compare-and-set decides.
+    const writes = Array.from({ length: 8 }, (_, i) => admin(i % 2 === 0 ? a : b, 'PUT', '/v1/policy', { ...FILE.policy, cooldown: `${i + 1}m` }, { 'if-match': '*' }))
     const results = await Promise.all(writes)
     const ok = results.filter((r) => r.status === 200)
     // Under contention a write may give up with 409 after its retries; none may reuse a version.

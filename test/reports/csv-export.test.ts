@@ -37,7 +37,7 @@ beforeAll(async () => {
   const penalty = await t.app.inject({
     method: 'POST',
     url: '/v1/campaigns/formula/penalties',
-    headers: { authorization: 'Bearer dev-admin-key' },
+    headers: { authorization: 'Bearer dev-admin-key', 'if-match': '*' },
     payload: { action: 'suspend', reason: FORMULAS.reason }
   })
   expect(penalty.statusCode, penalty.body).toBeLessThan(300)

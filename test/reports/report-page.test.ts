@@ -76,7 +76,7 @@ beforeAll(async () => {
   const penalty = await t.app.inject({
     method: 'POST',
     url: '/v1/campaigns/quick-loan/penalties',
-    headers: { authorization: 'Bearer dev-admin-key' },
+    headers: { authorization: 'Bearer dev-admin-key', 'if-match': '*' },
     payload: { action: 'suspend', reason: 'Aggressive copy: "only today", misleading rate' }
   })
   expect(penalty.statusCode).toBeLessThan(300)
@@ -193,7 +193,7 @@ describe('the report page with hostile campaign text', () => {
     const penalty = await hostile.app.inject({
       method: 'POST',
       url: '/v1/campaigns/hostile/penalties',
-      headers: { authorization: 'Bearer dev-admin-key' },
+      headers: { authorization: 'Bearer dev-admin-key', 'if-match': '*' },
       payload: { action: 'suspend', reason: HOSTILE_REASON }
     })
     expect(penalty.statusCode, penalty.body).toBeLessThan(300)
