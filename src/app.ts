@@ -16,6 +16,7 @@ import { answerClientError, DEFAULT_TIMEOUTS, MAX_PARAM_LENGTH, timeoutOptions, 
 import { answerFrameworkError, useErrorShape } from './plugins/errors.js'
 import { useMetrics } from './plugins/metrics.js'
 import { useOpenApi } from './plugins/openapi.js'
+import { requestIdOptions, useRequestIds } from './plugins/request-id.js'
 import { useStrictValidation } from './plugins/validation.js'
 import { loadPolicyFile } from './policy/load-file.js'
 import { PolicyState } from './policy/policy-state.js'
@@ -98,6 +99,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     ...(typeof logger === 'object' && logger !== null && 'child' in logger ? { loggerInstance: logger } : { logger }),
     // Fastify's own request lines carry raw URLs, and URLs carry user ids.
     logController: new LogController({ disableRequestLogging: true }),
+    ...requestIdOptions,
     bodyLimit: 256 * 1024,
     ...timeoutOptions({ ...DEFAULT_TIMEOUTS, ...opts.timeouts }),
     // So that a user id of any valid length reaches its schema (400 naming the field), not the router.
@@ -108,6 +110,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     return503OnClosing: false
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  useRequestIds(app)
   useConnectionGates(app)
   useStrictValidation(app)
   useErrorShape(app)

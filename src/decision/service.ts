@@ -83,7 +83,8 @@ export class DecisionService {
     this.observers.push(observer)
   }
 
-  async decide (input: DecideInput): Promise<DecideAnswer> {
+  /** `log`: the request's logger, so the decision line carries its `reqId`. */
+  async decide (input: DecideInput, log: FastifyBaseLogger = this.opts.logger): Promise<DecideAnswer> {
     const started = performance.now()
     const policy = this.opts.policy()
     const timezone = input.context?.timezone ?? policy.defaultTimezone
@@ -108,7 +109,7 @@ export class DecisionService {
       replayed,
       seconds: (performance.now() - started) / 1000
     }
-    this.log(input, record)
+    this.log(input, record, log)
     for (const observe of this.observers) observe(record)
     return answer
   }
@@ -141,9 +142,9 @@ export class DecisionService {
     this.suppressedStoreWarnings = 0
   }
 
-  private log (input: DecideInput, r: DecisionRecord): void {
+  private log (input: DecideInput, r: DecisionRecord, log: FastifyBaseLogger): void {
     const a = r.answer
-    this.opts.logger.info({
+    log.info({
       event: 'decision',
       decisionId: a.decisionId,
       user: r.user,

@@ -16,6 +16,6 @@ const decideRoute: FastifyPluginAsyncTypebox = async (app) => {
       body: DecideBody,
       response: { 200: DecideAnswer, ...errorResponses(400, 401, 403, 413, 415) }
     }
-  }, async (request) => app.decisions.decide(request.body))
+  }, async (request) => app.decisions.decide(request.body, request.log))
 }
 export default decideRoute
