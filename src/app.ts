@@ -12,6 +12,8 @@ import { pseudonymizer } from './log/pseudonym.js'
 import { buildInfo } from './metrics/build-info.js'
 import { Metrics } from './metrics/metrics.js'
 import { useApiKeys } from './plugins/auth.js'
+import { useCors } from './plugins/cors.js'
+import { useEndUserTokens } from './plugins/end-user-token.js'
 import { answerClientError, DEFAULT_TIMEOUTS, MAX_PARAM_LENGTH, timeoutOptions, useConnectionGates, type HttpTimeouts } from './plugins/connections.js'
 import { answerFrameworkError, useErrorShape } from './plugins/errors.js'
 import { useMetrics } from './plugins/metrics.js'
@@ -114,7 +116,9 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   useConnectionGates(app)
   useStrictValidation(app)
   useErrorShape(app)
+  await useCors(app, config.endUserTokens)
   useApiKeys(app, config.apiKeys)
+  useEndUserTokens(app, config.endUserTokens)
   await useOpenApi(app)
 
   const metrics = new Metrics(buildInfo(config.commit))

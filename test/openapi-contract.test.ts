@@ -51,7 +51,7 @@ describe('the contract for code generators', () => {
   it('marks the public operations public and every other one with its key scope', () => {
     const byId = new Map(operations(spec).map((o) => [o.operationId, o]))
     for (const id of ['healthz', 'readyz', 'metrics', 'reportPage']) expect(byId.get(id)?.security, id).toEqual([])
-    expect(byId.get('decide')?.security).toEqual([{ apiKey: ['client'] }])
+    expect(byId.get('decide')?.security).toEqual([{ apiKey: ['client'] }, { apiKey: ['client'], userToken: [] }])
     expect(byId.get('putPolicy')?.security).toEqual([{ apiKey: ['admin'] }])
     for (const op of operations(spec)) expect(op.security, op.operationId).toBeDefined()
   })

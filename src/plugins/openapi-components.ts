@@ -82,9 +82,10 @@ const BEFORE_ROUTING = {
  * The route schema as the contract shows it: named schemas referenced, public routes marked
  * public (`security: []`), the others with the scope their key needs, examples on the main operations.
  */
-export function contractSchema (schema: Json, scope: string | undefined): Json {
+export function contractSchema (schema: Json, scope: string | undefined, namesUsers: boolean): Json {
   const named = referenceComponents(schema) as Json
-  named.security = scope === undefined ? [] : [{ apiKey: [scope] }]
+  // A key configured for device calls needs the end-user token as well (docs/clients.md).
+  named.security = scope === undefined ? [] : namesUsers ? [{ apiKey: [scope] }, { apiKey: [scope], userToken: [] }] : [{ apiKey: [scope] }]
   const responses = named.response as Json | undefined
   if (responses !== undefined) {
     describeResponses(responses, EXAMPLES[String(named.operationId)]?.responses)

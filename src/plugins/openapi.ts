@@ -31,6 +31,13 @@ export async function useOpenApi (app: FastifyInstance): Promise<void> {
             type: 'http',
             scheme: 'bearer',
             description: 'An API key from POPGUARD_API_KEYS. Each operation lists the scope its key needs (client, preferences, admin, reports).'
+          },
+          userToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-User-Token',
+            description: 'An end-user token: a short-lived JWT naming the user (`sub`), signed by the app\'s backend. ' +
+              'Required with the keys POPGUARD_END_USER_TOKENS names (keys shipped in apps); every user id of the request must be its `sub`.'
           }
         },
         schemas: componentSchemas()
@@ -51,7 +58,8 @@ export async function useOpenApi (app: FastifyInstance): Promise<void> {
     },
     transform: ({ schema, url, route }) => {
       if (schema === undefined) return { schema, url }
-      return { schema: contractSchema(schema as Record<string, unknown>, route.config?.scope) as typeof schema, url }
+      const config = route.config
+      return { schema: contractSchema(schema as Record<string, unknown>, config?.scope, config?.userIdsOf !== undefined) as typeof schema, url }
     },
     transformObject: (documents) => 'openapiObject' in documents ? addRequestExamples(documents.openapiObject) : documents.swaggerObject
   })

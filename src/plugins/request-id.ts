@@ -15,8 +15,8 @@ export function requestIdOf (req: IncomingMessage): string {
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID()
 }
 
-/** Fastify options: request ids from requestIdOf, bound to every request's log lines as `reqId`. */
-export const requestIdOptions = { genReqId: requestIdOf, requestIdHeader: false, requestIdLogLabel: 'reqId' } as const
+/** Fastify options: request ids from requestIdOf, bound to every request's log lines as `reqId` (Fastify's label). */
+export const requestIdOptions = { genReqId: requestIdOf, requestIdHeader: false } as const
 
 /**
  * Every answer carries the request id (`X-Request-Id`), errors included, and every request

@@ -5,7 +5,7 @@ import { errorResponses } from '../schemas/common.js'
 const decideRoute: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/decide', {
     bodyLimit: 64 * 1024,
-    config: { scope: 'client' },
+    config: { scope: 'client', userIdsOf: (request) => [(request.body as DecideBody).userId] },
     schema: {
       operationId: 'decide',
       tags: ['decisions'],

@@ -1,11 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../schemas/common.js'
 import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
 
+/** The user a preferences route is about, for end-user tokens. */
+const userOfPath = (request: FastifyRequest): string[] => [(request.params as { userId: string }).userId]
+
 const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/users/:userId/preferences', {
-    config: { scope: 'preferences' },
+    config: { scope: 'preferences', userIdsOf: userOfPath },
     schema: {
       operationId: 'getPreferences',
       tags: ['users'],
@@ -18,7 +22,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.put('/v1/users/:userId/preferences', {
     bodyLimit: 16 * 1024,
-    config: { scope: 'preferences' },
+    config: { scope: 'preferences', userIdsOf: userOfPath },
     schema: {
       operationId: 'putPreferences',
       tags: ['users'],
@@ -32,7 +36,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => app.users.setPreferences(request.params.userId, request.body))
 
   app.delete('/v1/users/:userId', {
-    config: { scope: 'preferences' },
+    config: { scope: 'preferences', userIdsOf: userOfPath },
     schema: {
       operationId: 'eraseUser',
       tags: ['users'],
