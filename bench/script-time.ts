@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { userTag } from '../src/decision/codes.js'
+import { userTagger } from '../src/decision/codes.js'
 import { planDecision, type DecideInput } from '../src/decision/plan.js'
 import { compilePolicy } from '../src/policy/compile.js'
 import { userKeys } from '../src/store/keys.js'
@@ -26,6 +26,7 @@ const LEDGER_LIB = readFileSync(new URL('src/store/lua/ledger-lib.lua', ROOT), '
 const doc = JSON.parse(readFileSync(new URL('bench/policy.json', ROOT), 'utf8'))
 const policy = compilePolicy(doc.policy, doc.campaigns, 1)
 const ids = [...policy.campaigns.keys()]
+const userTag = userTagger('bench-user-key-0123456789')
 const dir = mkdtempSync(join(tmpdir(), 'popguard-script-time-'))
 removeOnExit(dir)
 const redis = await startRedis(dir)

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './config/config.js'
+import { userTagger } from './decision/codes.js'
 import { DecisionService } from './decision/service.js'
 import type { GovernanceStore } from './governance/governance-store.js'
 import { DEFAULT_CHECK_EVERY_MS } from './governance/policy-sync.js'
@@ -73,6 +74,8 @@ export interface BuildOptions {
   reportStore?: ReportStore
   /** HTTP timeouts (tests shorten them); DEFAULT_TIMEOUTS otherwise. */
   timeouts?: Partial<HttpTimeouts>
+  /** How often the governance store's revision is checked (ms): DEFAULT_CHECK_EVERY_MS unless a test needs it sooner. */
+  governanceCheckEveryMs?: number
 }
 
 function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
@@ -136,20 +139,29 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     file,
     overwrite: config.policyOverwrite,
     clock: opts.clock ?? Date.now,
-    checkEveryMs: DEFAULT_CHECK_EVERY_MS
+    checkEveryMs: opts.governanceCheckEveryMs ?? DEFAULT_CHECK_EVERY_MS
   })
+  const pseudonym = pseudonymizer(config.logKey)
+  const userTag = userTagger(config.userKey)
   app.decorate('decisions', new DecisionService({
     store,
     policy: () => app.policy.current,
     logger: app.log,
-    pseudonym: pseudonymizer(config.logKey),
+    pseudonym,
+    userTag,
     clock: opts.clock ?? Date.now
   }))
-  app.decorate('events', new EventService({ store, policy: () => app.policy.current, logger: app.log, clock: opts.clock ?? Date.now }))
-  app.decorate('users', new UserService({ store, logger: app.log, pseudonym: pseudonymizer(config.logKey), clock: opts.clock ?? Date.now }))
+  app.decorate('events', new EventService({ store, policy: () => app.policy.current, logger: app.log, userTag, clock: opts.clock ?? Date.now }))
+  app.decorate('users', new UserService({ store, logger: app.log, pseudonym, userTag, clock: opts.clock ?? Date.now }))
   app.addHook('onClose', async () => { await store.close() })
   await useMetrics(app, metrics)
-  useReports(app, { store: opts.reportStore ?? createReportStore(config), flushEveryMs: config.reports.flushEveryMs, clock: opts.clock ?? Date.now })
+  useReports(app, {
+    store: opts.reportStore ?? createReportStore(config),
+    flushEveryMs: config.reports.flushEveryMs,
+    maxPendingUsers: config.reports.maxPendingUsers,
+    onUsersDropped: metrics.reportUsersDropped,
+    clock: opts.clock ?? Date.now
+  })
 
   await app.register(healthRoutes)
   await app.register(decideRoute)

@@ -10,7 +10,7 @@ function sayWhatRuns (log: Logger, config: AppConfig): void {
   }
   if (config.devKeys) log.warn('POPGUARD_API_KEYS is not set: the development keys from the README are accepted.')
   if (config.policyFile === null) log.warn({ file: EXAMPLE_POLICY_FILE }, 'POPGUARD_POLICY_FILE is not set: using the example policy.')
-  if (config.logKeyIsDefault) log.warn('POPGUARD_LOG_KEY is not set: log pseudonyms use a development key.')
+  if (config.logKeyIsDefault) log.warn('POPGUARD_LOG_KEY is not set: log pseudonyms and user tags in store keys use a development key.')
 }
 
 async function main (): Promise<void> {

@@ -13,13 +13,13 @@ describe('configuration from the environment', () => {
     expect(c.redis).toBeNull()
     expect(c.devKeys).toBe(true)
     expect(c.apiKeys.map((k) => k.name)).toContain('dev-client')
-    expect(c.reports).toEqual({ flushEveryMs: 5000, retentionDays: 400 })
+    expect(c.reports).toEqual({ flushEveryMs: 5000, retentionDays: 400, maxPendingUsers: 50_000 })
     expect(c.keyPrefix).toBeUndefined()
   })
 
-  it('reads the report flush interval, retention and key prefix', () => {
-    const c = loadConfig({ POPGUARD_REPORTS_FLUSH_MS: '2000', POPGUARD_REPORTS_RETENTION_DAYS: '90', POPGUARD_KEY_PREFIX: 'pg:staging:' })
-    expect(c.reports).toEqual({ flushEveryMs: 2000, retentionDays: 90 })
+  it('reads the report flush interval, retention, pending-user bound and key prefix', () => {
+    const c = loadConfig({ POPGUARD_REPORTS_FLUSH_MS: '2000', POPGUARD_REPORTS_RETENTION_DAYS: '90', POPGUARD_REPORTS_MAX_PENDING_USERS: '1000', POPGUARD_KEY_PREFIX: 'pg:staging:' })
+    expect(c.reports).toEqual({ flushEveryMs: 2000, retentionDays: 90, maxPendingUsers: 1000 })
     expect(c.keyPrefix).toBe('pg:staging:')
   })
 
@@ -37,6 +37,9 @@ describe('configuration from the environment', () => {
     [{ POPGUARD_API_KEYS: 'svc:client:short' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_API_KEYS: 'svc:root:a-long-enough-secret' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_LOG_KEY: 'short' }, 'POPGUARD_LOG_KEY'],
+    [{ POPGUARD_USER_KEY: 'short' }, 'POPGUARD_USER_KEY'],
+    [{ POPGUARD_REPORTS_MAX_PENDING_USERS: '0' }, 'POPGUARD_REPORTS_MAX_PENDING_USERS'],
+    [{ POPGUARD_REPORTS_MAX_PENDING_USERS: 'many' }, 'POPGUARD_REPORTS_MAX_PENDING_USERS'],
     [{ NODE_ENV: 'production', POPGUARD_POLICY_FILE: 'p.json', POPGUARD_LOG_KEY: 'x'.repeat(32) }, 'POPGUARD_API_KEYS'],
     [{ NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_LOG_KEY: 'x'.repeat(32) }, 'POPGUARD_POLICY_FILE'],
     [{ NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_POLICY_FILE: 'p.json' }, 'POPGUARD_LOG_KEY']

@@ -93,6 +93,14 @@ describe('docker-compose.yml', () => {
     expect(redis.healthcheck.test.join(' ')).toMatch(/redis-cli.*\bping\b/)
   })
 
+  it('persists Redis with an append-only file synced every second, on a named volume', () => {
+    const args = redis.command.join(' ')
+    expect(args).toMatch(/--appendonly yes\b/)
+    expect(args).toMatch(/--appendfsync everysec\b/)
+    expect(redis.volumes).toContain('redis-data:/data')
+    expect(compose.volumes).toHaveProperty('redis-data')
+  })
+
   it('builds popguard from this repo and starts it after Redis is healthy', () => {
     expect(popguard.build.context).toBe('.')
     expect(popguard.depends_on.redis.condition).toBe('service_healthy')

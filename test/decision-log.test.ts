@@ -13,7 +13,7 @@ describe('the decision log', () => {
   beforeAll(async () => {
     const sink = new Writable({ write (chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done() } })
     t = await testApp('redis', {
-      policy: policy({ caps: [{ id: 'one', per: 'user', limit: 1, window: '1d' }] }),
+      policy: policy({ placements: ['home'], caps: [{ id: 'one', per: 'user', limit: 1, window: '1d' }] }),
       campaigns: [campaign('a', { priority: 60 }), campaign('b')]
     }, { logger: pino({ level: 'info' }, sink) })
   })

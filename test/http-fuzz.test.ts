@@ -110,7 +110,7 @@ describe.each(['memory', 'redis'] as const)('random requests over every route (%
       // A healthy Redis: a deadline no busy test machine misses; reports flushed only on close, so no write is in the background.
       ? { redis: { url: redis.url, commandTimeoutMs: 2000 }, keyPrefix: uniquePrefix() }
       : {}
-    app = await buildApp(testConfig({ ...onRedis, reports: { flushEveryMs: 3_600_000, retentionDays: 30 } }), { policy: file })
+    app = await buildApp(testConfig({ ...onRedis, reports: { flushEveryMs: 3_600_000, retentionDays: 30, maxPendingUsers: 50_000 } }), { policy: file })
     if (onRedis) writes = await KeyWrites.watch(redis.url)
   })
   afterAll(async () => {

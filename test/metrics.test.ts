@@ -7,7 +7,7 @@ import { appOnRedis, AUTH, campaign, policy, STORE_KINDS, testApp, type TestApp 
 import { eventually, scrape } from './helpers/metrics.js'
 import { startRedisServer } from './helpers/redis-server.js'
 
-const capped: PolicyFile = { policy: policy({ caps: [{ id: 'daily', per: 'user', limit: 1, window: '1d' }] }), campaigns: [campaign('a'), campaign('b')] }
+const capped: PolicyFile = { policy: policy({ placements: ['home'], caps: [{ id: 'daily', per: 'user', limit: 1, window: '1d' }] }), campaigns: [campaign('a'), campaign('b')] }
 const ask = (t: TestApp, placement = 'home', extra: Record<string, unknown> = {}) =>
   t.decide({ userId: 'metrics-user-7f3a', placement, candidates: [{ campaignId: 'a' }], ...extra })
 
@@ -63,15 +63,15 @@ describe('metrics labels', () => {
   let t: TestApp | undefined
   afterEach(async () => { await t?.close(); t = undefined })
 
-  it('keeps client-chosen placements to 50 series, then "other"', async () => {
-    t = await testApp('memory', { policy: policy(), campaigns: [campaign('a')] })
+  it('labels placements by the policy\'s list, whatever the order clients use them in: the rest is "other"', async () => {
+    t = await testApp('memory', { policy: policy({ placements: ['home', 'wallet'] }), campaigns: [campaign('a')] })
     for (let i = 0; i < 60; i++) await ask(t, `slot-${i}`)
+    await ask(t, 'wallet')
     const m = await scrape(t.app)
     const placements = new Set(m.samples.filter((s) => s.name === 'popguard_decisions_total').map((s) => s.labels.placement))
-    expect(placements.size).toBe(51)
-    expect(placements.has('slot-49')).toBe(true)
-    expect(placements.has('slot-50')).toBe(false)
-    expect(m.value('popguard_decisions_total', { placement: 'other' })).toBe(10)
+    expect([...placements].sort()).toEqual(['other', 'wallet'])
+    expect(m.value('popguard_decisions_total', { placement: 'other' })).toBe(60)
+    expect(m.value('popguard_decisions_total', { placement: 'wallet' })).toBe(1)
   })
 
   it('labels HTTP requests by route pattern, never by raw URL, and carries no user ids', async () => {

@@ -21,7 +21,7 @@ describe('liveness and readiness', () => {
   it('is ready while Redis answers, not ready while it is down, and ready again once it is back; alive throughout', async () => {
     const ready = await app.inject('/readyz')
     expect(ready.statusCode).toBe(200)
-    expect(ready.json()).toEqual({ status: 'ready', store: 'redis', policyVersion: 1 })
+    expect(ready.json()).toEqual({ status: 'ready', store: 'redis', policyVersion: 1, governance: 'in_step' })
 
     await redis.stop()
     await eventually('readyz answers 503', async () => await status('/readyz') === 503)

@@ -13,10 +13,12 @@ const Env = Type.Object({
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
   POPGUARD_END_USER_TOKENS: Type.Optional(Type.String({ maxLength: 65_536 })),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  POPGUARD_USER_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
   POPGUARD_KEY_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
   POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  POPGUARD_REPORTS_MAX_PENDING_USERS: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   NODE_ENV: Type.Optional(Type.String()),
   POPGUARD_COMMIT: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z._+-]{1,64}$' }))
@@ -41,9 +43,18 @@ export interface AppConfig {
   devKeys: boolean
   logKey: string
   logKeyIsDefault: boolean
+  /**
+   * The secret user tags in store keys are derived from: POPGUARD_USER_KEY, else the log key.
+   * Changing it orphans every user's stored state (caps, preferences), so the log key can be
+   * rotated alone by setting POPGUARD_USER_KEY to the old one.
+   */
+  userKey: string
   logLevel: string
-  /** Report counts: how often each instance flushes them (ms), and how long Redis keeps them (days). */
-  reports: { flushEveryMs: number, retentionDays: number }
+  /**
+   * Report counts: how often each instance flushes them (ms), how long Redis keeps them (days),
+   * and how many distinct user pseudonyms per day and cohort wait in memory for a flush.
+   */
+  reports: { flushEveryMs: number, retentionDays: number, maxPendingUsers: number }
   /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
   /** The commit the image was built from (POPGUARD_COMMIT, set by the Dockerfile's build argument), or `unknown`. */
@@ -88,6 +99,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (flushEveryMs < 100 || flushEveryMs > 300_000) throw new ConfigError('POPGUARD_REPORTS_FLUSH_MS', 'must be 100-300000')
   const retentionDays = Number(e.POPGUARD_REPORTS_RETENTION_DAYS ?? 400)
   if (retentionDays < 1 || retentionDays > 3660) throw new ConfigError('POPGUARD_REPORTS_RETENTION_DAYS', 'must be 1-3660')
+  const maxPendingUsers = Number(e.POPGUARD_REPORTS_MAX_PENDING_USERS ?? 50_000)
+  if (maxPendingUsers < 1) throw new ConfigError('POPGUARD_REPORTS_MAX_PENDING_USERS', 'must be at least 1')
 
   if (production && e.POPGUARD_API_KEYS === undefined) throw new ConfigError('POPGUARD_API_KEYS', 'required when NODE_ENV=production')
   if (production && e.POPGUARD_POLICY_FILE === undefined) throw new ConfigError('POPGUARD_POLICY_FILE', 'required when NODE_ENV=production')
@@ -124,8 +137,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     devKeys: e.POPGUARD_API_KEYS === undefined,
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,
+    userKey: e.POPGUARD_USER_KEY ?? e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logLevel: e.LOG_LEVEL ?? 'info',
-    reports: { flushEveryMs, retentionDays },
+    reports: { flushEveryMs, retentionDays, maxPendingUsers },
     commit: e.POPGUARD_COMMIT ?? 'unknown',
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }

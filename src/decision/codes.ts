@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, hkdfSync } from 'node:crypto'
 
 /**
  * Short, stable codes for campaign, category and placement names, as stored in a
@@ -20,7 +20,16 @@ export function nameCode (kind: 'campaign' | 'category' | 'placement', name: str
   return code
 }
 
-/** The user's hash tag: every key of one user lands in one Redis Cluster slot. */
-export function userTag (userId: string): string {
-  return hash('sha256', userId, 'base64url').slice(0, 16)
+/** Names the derived key: the same secret gives log pseudonyms and user tags that cannot be told from one another. */
+const USER_TAG_KEY_INFO = 'popguard user tag v1'
+
+/**
+ * The user's tag in store keys (`{u:<tag>}`: every key of one user in one Redis Cluster slot):
+ * HMAC-SHA256 with a key derived (HKDF) from `secret`, so a user id cannot be found back from a
+ * key, nor a user's keys from the id, without the secret. 96 bits: no collisions among real users.
+ */
+export function userTagger (secret: string): (userId: string) => string {
+  // Derived once; one KeyObject for every call (a string key would be re-imported on each HMAC).
+  const key = createSecretKey(Buffer.from(hkdfSync('sha256', secret, '', USER_TAG_KEY_INFO, 32)))
+  return (userId) => createHmac('sha256', key).update(userId).digest('base64url').slice(0, 16)
 }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import type { CompiledPolicy } from '../policy/compile.js'
+import { placementOf, type CompiledPolicy } from '../policy/compile.js'
 import { StoreUnavailableError, type Store } from '../store/store.js'
 import { InvalidTimezoneError } from '../errors.js'
-import { userTag } from './codes.js'
 import { fallbackVerdicts } from './fallback.js'
 import { cohortOf } from './holdout.js'
 import { planDecision, type DecideInput } from './plan.js'
-import { isValidTimeZone } from './time.js'
+import { canonicalTimeZone } from './time.js'
 import type { Cohort, DecisionPlan, Reason, Verdict } from './types.js'
 
 export interface CandidateAnswer {
@@ -31,6 +30,7 @@ export interface DecideAnswer {
 /** What observers (metrics, reports) learn of each decision. */
 export interface DecisionRecord {
   answer: DecideAnswer
+  /** A declared placement or `other`: never the client's own string. */
   placement: string
   /** The user's pseudonym (HMAC with the log key), never the raw id. */
   user: string
@@ -49,6 +49,8 @@ export interface DecisionServiceOptions {
   policy: () => CompiledPolicy
   logger: FastifyBaseLogger
   pseudonym: (userId: string) => string
+  /** The user's key tag in the store (keyed HMAC, see userTagger). */
+  userTag: (userId: string) => string
   clock: () => number
 }
 
@@ -84,11 +86,13 @@ export class DecisionService {
   }
 
   /** `log`: the request's logger, so the decision line carries its `reqId`. */
-  async decide (input: DecideInput, log: FastifyBaseLogger = this.opts.logger): Promise<DecideAnswer> {
+  async decide (raw: DecideInput, log: FastifyBaseLogger = this.opts.logger): Promise<DecideAnswer> {
     const started = performance.now()
     const policy = this.opts.policy()
-    const timezone = input.context?.timezone ?? policy.defaultTimezone
-    if (!isValidTimeZone(timezone)) throw new InvalidTimezoneError(timezone)
+    const timezone = raw.context?.timezone === undefined ? policy.defaultTimezone : canonicalTimeZone(raw.context.timezone)
+    if (timezone === null) throw new InvalidTimezoneError(raw.context?.timezone ?? '')
+    // Normalised once, here: nothing past this line sees a placement the policy does not declare.
+    const input: DecideInput = { ...raw, placement: placementOf(policy, raw.placement) }
 
     const cohort = cohortOf(input.userId, policy.holdout)
     const echo: Echo = [policy.version, policy.mode, cohort]
@@ -116,7 +120,7 @@ export class DecisionService {
 
   private async run (input: DecideInput, plan: DecisionPlan, policy: CompiledPolicy, echo: Echo) {
     try {
-      const outcome = await this.opts.store.decide(userTag(input.userId), plan)
+      const outcome = await this.opts.store.decide(this.opts.userTag(input.userId), plan)
       const firstEcho = outcome.replayed ? JSON.parse(outcome.echo) as Echo : echo
       return { answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho), degraded: false, replayed: outcome.replayed }
     } catch (err) {

@@ -1,8 +1,25 @@
 /**
  * Local-time arithmetic in IANA time zones with nothing but Intl.
- * Formatters are costly to build, so one is kept per zone.
+ *
+ * Zone names come from clients, so every cache here is keyed by the zone's canonical name
+ * (case folded, links resolved as far as the runtime's ICU does) and the set of keys is the
+ * finite set of zones: `aSiA/sHaNgHaI` costs one lookup, not a new formatter.
  */
+
+/** An IANA name: a letter first, then letters, digits, `_ + - /` (offsets such as `+05:00` are not zones here). */
+const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+/-]{0,63}$/
+/** More names than any ICU knows (about 600 with links): a bound that is never reached, never a cache policy. */
+export const MAX_ZONE_NAMES = 2000
+/** Invalid names remembered, so a client repeating one costs a lookup; random ones each cost one Intl call. */
+export const MAX_INVALID_ZONE_NAMES = 256
+
+/** Spelling as received (exact, then lower case) → canonical name. */
+const canonicalByName = new Map<string, string>()
+const invalidNames = new Set<string>()
+/** One formatter per canonical zone: they are costly to build. */
 const formatters = new Map<string, Intl.DateTimeFormat>()
+/** The last day computed per canonical zone: five Intl calls per decision were about a sixth of its CPU. */
+const lastDays = new Map<string, DayBounds>()
 
 function formatter (timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone)
@@ -17,22 +34,51 @@ function formatter (timeZone: string): Intl.DateTimeFormat {
       minute: 'numeric',
       second: 'numeric'
     })
-    if (formatters.size > 1000) formatters.clear()
+    if (formatters.size >= MAX_ZONE_NAMES) formatters.clear()
     formatters.set(timeZone, f)
   }
   return f
 }
 
-export function isValidTimeZone (timeZone: string): boolean {
-  if (formatters.has(timeZone)) return true
-  try {
-    formatter(timeZone)
-    return true
-  } catch {
-    return false
-  }
+function remember (name: string, canonical: string): void {
+  if (canonicalByName.size < MAX_ZONE_NAMES) canonicalByName.set(name, canonical)
 }
 
+/**
+ * The canonical name of a time zone given in any letter case (`asia/shanghai` → `Asia/Shanghai`,
+ * `US/Eastern` → its ICU canonical zone), or null when it is not a zone. Bounded work for any input.
+ */
+export function canonicalTimeZone (name: string): string | null {
+  const exact = canonicalByName.get(name)
+  if (exact !== undefined) return exact
+  if (!ZONE_NAME.test(name)) return null
+  const folded = name.toLowerCase()
+  const known = canonicalByName.get(folded)
+  if (known !== undefined) return known
+  if (invalidNames.has(folded)) return null
+  let canonical: string
+  try {
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone
+  } catch {
+    if (invalidNames.size >= MAX_INVALID_ZONE_NAMES) invalidNames.clear()
+    invalidNames.add(folded)
+    return null
+  }
+  remember(folded, canonical)
+  remember(canonical, canonical)
+  return canonical
+}
+
+export function isValidTimeZone (timeZone: string): boolean {
+  return canonicalTimeZone(timeZone) !== null
+}
+
+/** How many zones the caches hold (for tests of their bounds). */
+export function zoneCacheSizes (): { names: number, formatters: number, invalid: number, days: number } {
+  return { names: canonicalByName.size, formatters: formatters.size, invalid: invalidNames.size, days: lastDays.size }
+}
+
+/** `timeZone` here and below: a canonical name, from canonicalTimeZone. */
 export interface LocalTime { year: number, month: number, day: number, hour: number, minute: number, second: number }
 
 export function localTime (ms: number, timeZone: string): LocalTime {
@@ -59,9 +105,6 @@ function instantOfLocal (year: number, month: number, day: number, timeZone: str
 
 export interface DayBounds { readonly start: number, readonly end: number }
 
-/** The last day computed per zone: five Intl calls per decision were about a sixth of its CPU. */
-const lastDays = new Map<string, DayBounds>()
-
 /** Start of the user's current calendar day and of the next one, as UTC ms. */
 export function calendarDayBounds (ms: number, timeZone: string): DayBounds {
   const last = lastDays.get(timeZone)
@@ -70,7 +113,7 @@ export function calendarDayBounds (ms: number, timeZone: string): DayBounds {
   const start = instantOfLocal(t.year, t.month, t.day, timeZone)
   const end = instantOfLocal(t.year, t.month, t.day + 1, timeZone)
   const day = Object.freeze({ start, end })
-  if (lastDays.size > 1000) lastDays.clear()
+  if (lastDays.size >= MAX_ZONE_NAMES) lastDays.clear()
   lastDays.set(timeZone, day)
   return day
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { nameCode, userTag } from '../decision/codes.js'
+import { nameCode } from '../decision/codes.js'
 import { cohortOf } from '../decision/holdout.js'
 import type { Cohort } from '../decision/types.js'
 import { UnavailableError } from '../errors.js'
@@ -37,6 +37,8 @@ export interface EventServiceOptions {
   store: Store
   policy: () => CompiledPolicy
   logger: FastifyBaseLogger
+  /** The user's key tag in the store (see userTagger). */
+  userTag: (userId: string) => string
   clock: () => number
 }
 
@@ -67,7 +69,7 @@ export class EventService {
     await Promise.all([...byUser].map(async ([userId, indexes]) => {
       const batch = this.batchOf(indexes.map((i) => events[i] as EventInput), policy, now)
       try {
-        const result = await this.opts.store.applyEvents(userTag(userId), batch)
+        const result = await this.opts.store.applyEvents(this.opts.userTag(userId), batch)
         indexes.forEach((i, k) => { outcomes[i] = result[k] ?? 'unavailable' })
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err

@@ -5,14 +5,14 @@ export interface StoredPolicy { version: number, document: Policy, updatedAt: st
 export interface StoredCampaign { campaign: Campaign, updatedAt: string, updatedBy: string }
 
 export type AuditAction = 'policy.seed' | 'policy.update' | 'campaign.create' | 'campaign.update' | 'campaign.delete' |
-  'penalty.apply' | 'penalty.lift'
+  'penalty.apply' | 'penalty.lift' | 'governance.restore'
 
 export interface AuditEntry {
   at: string
-  /** The API key's name ('boot' for seeding from the policy file). */
+  /** The API key's name ('boot' for seeding from the policy file, 'restore' for a restore). */
   by: string
   action: AuditAction
-  /** `policy` or `campaign:<id>`. */
+  /** `policy`, `campaign:<id>`, or `governance` (a restore of the whole configuration). */
   target: string
   reason: string | null
   before: unknown
@@ -45,6 +45,12 @@ export interface GovCommit {
   writes: GovWrite[]
   audit: AuditEntry[]
   history?: PolicyHistoryEntry
+  /** Commit only if the revision is still this one: a compare-and-set on the whole configuration. */
+  expectRevision?: number
+  /** Empty policy, campaigns and penalties first, so the writes become the whole configuration (a restore). */
+  replace?: boolean
+  /** Raise the revision to at least this before the bump, so it never falls below one an instance loaded. */
+  revisionAtLeast?: number
 }
 
 /** Every record as stored (raw JSON, validated by the reader) and the revision they belong to. */

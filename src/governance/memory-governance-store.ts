@@ -22,15 +22,18 @@ export class MemoryGovernanceStore implements GovernanceStore {
   }
 
   async commit (change: GovCommit): Promise<boolean> {
+    if (change.expectRevision !== undefined && this.rev !== change.expectRevision) return false
     for (const w of change.writes) {
       if (w.expect !== undefined && (this.tables[w.table].get(w.id) ?? '') !== w.expect) return false
     }
+    if (change.replace === true) for (const table of Object.values(this.tables)) table.clear()
     for (const w of change.writes) {
       if (w.value === '') this.tables[w.table].delete(w.id)
       else this.tables[w.table].set(w.id, w.value)
     }
     this.auditTrail = [...[...change.audit].reverse(), ...this.auditTrail].slice(0, AUDIT_CAP)
     if (change.history !== undefined) this.policyHistory = [change.history, ...this.policyHistory].slice(0, HISTORY_CAP)
+    this.rev = Math.max(this.rev, change.revisionAtLeast ?? 0)
     const revision = ++this.rev
     for (const listener of this.listeners) listener(revision)
     return true

@@ -81,7 +81,10 @@ export class RedisGovernanceStore implements GovernanceStore {
       h: change.history === undefined ? '' : JSON.stringify(change.history),
       ac: AUDIT_CAP,
       hc: HISTORY_CAP,
-      c: k.channel
+      c: k.channel,
+      xr: change.expectRevision ?? -1,
+      r: change.replace === true ? 1 : 0,
+      m: change.revisionAtLeast ?? 0
     })
     const revision = await this.call(() => (this.client as unknown as ScriptedClient)
       .pgGovCommit(k.revision, k.policy, k.campaigns, k.penalties, k.audit, k.history, argv))

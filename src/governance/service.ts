@@ -77,7 +77,7 @@ export class GovernanceService {
 
   async policy (): Promise<StoredPolicy> {
     const stored = parseOr<StoredPolicy>(await this.store.read('policy', POLICY_FIELD))
-    if (stored === null) throw new UnavailableError('no policy stored yet: the store was not reachable at boot')
+    if (stored === null) throw new UnavailableError('no policy stored: the store was not reachable at boot, or lost its configuration (instances restore it at their next check)')
     return stored
   }
 

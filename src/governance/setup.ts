@@ -4,6 +4,7 @@ import type { PolicyFile } from '../policy/schema.js'
 import type { GovernanceStore } from './governance-store.js'
 import { MemoryGovernanceStore } from './memory-governance-store.js'
 import { PolicySync } from './policy-sync.js'
+import { restoreCommit } from './restore.js'
 import { RedisGovernanceStore } from './redis-governance-store.js'
 import { GovernanceService } from './service.js'
 
@@ -33,29 +34,35 @@ export interface GovernanceOptions {
 /**
  * Seeds the store, loads what it holds into `app.policy` and keeps it in step. If the store
  * cannot be read at boot, the file's policy serves (version 0) until the periodic check
- * manages to seed and load.
+ * manages to seed and load. Once loaded, a store that lost its configuration gets back the
+ * one this instance loaded (policy-sync.ts); the file seeds only an instance that never loaded.
  */
 export async function useGovernance (app: FastifyInstance, opts: GovernanceOptions): Promise<void> {
-  const sync = new PolicySync(opts.store, app.policy, app.log)
+  const sync = new PolicySync(opts.store, app.policy, app.log,
+    async (good, found, why) => await opts.store.commit(restoreCommit(good, found, why, opts.clock())))
   const service = new GovernanceService(opts.store, () => sync.refresh(), opts.clock)
   app.decorate('governance', service)
 
-  let seeded = false
-  const seedOnce = async (): Promise<void> => {
-    if (seeded) return
-    const outcome = await service.seed(opts.file, opts.overwrite)
-    seeded = true
-    app.log.info({ outcome, overwrite: opts.overwrite }, outcome === 'seeded'
+  let seededOnce = false
+  const seedUnlessLoaded = async (): Promise<void> => {
+    if (sync.hasLoaded) return
+    // POPGUARD_POLICY_OVERWRITE applies to the first seeding only; later tries seed an empty store.
+    const overwrite = opts.overwrite && !seededOnce
+    const outcome = await service.seed(opts.file, overwrite)
+    const first = !seededOnce
+    seededOnce = true
+    if (outcome === 'kept' && !first) return
+    app.log.info({ outcome, overwrite }, outcome === 'seeded'
       ? 'governance: the policy file seeded the store'
       : 'governance: the store already holds a policy; it stays the source of truth (the file is not applied)')
   }
   try {
-    await seedOnce()
+    await seedUnlessLoaded()
     await sync.refresh()
   } catch (err) {
     app.log.warn({ err: { message: (err as Error).message } }, 'governance: store not readable at boot; serving the policy file until it is')
   }
-  await sync.watch(opts.checkEveryMs, seedOnce)
+  await sync.watch(opts.checkEveryMs, seedUnlessLoaded)
   app.addHook('onClose', async () => {
     sync.stop()
     await opts.store.close()

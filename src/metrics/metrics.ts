@@ -2,7 +2,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { DecisionRecord } from '../decision/service.js'
 import type { EventRecord } from '../events/event-service.js'
 import type { BreakerState } from '../store/circuit-breaker.js'
-import { boundedLabel } from './bounded-label.js'
 import type { BuildInfo } from './build-info.js'
 
 /** Decisions take well under a millisecond on a healthy path; the buckets must see that. */
@@ -11,15 +10,18 @@ const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half_open']
 /** Store operations known today; series for them exist (at zero) from the start, so alerts see them. */
 const STORE_OPS = ['decide', 'events', 'read_preferences', 'write_preferences', 'erase', 'ping']
-export const MAX_PLACEMENTS = 50
 
 export interface MetricsSources {
   policyVersion: () => number
   /** Stored governance records refused as invalid since start (the last good value stayed in force). */
   rejectedPolicyRecords?: () => number
+  /** Whether the governance store holds the configuration this instance serves, and the restores it wrote. */
+  governance?: () => { inStep: boolean, restores: number }
   /** The store's circuit breaker state, or null for a store without one (memory). */
   breakerState: () => BreakerState | null
   storeKind: () => string
+  /** User pseudonyms held in memory for the report counts until a flush reaches the store. */
+  pendingReportUsers?: () => number
 }
 
 /**
@@ -28,12 +30,11 @@ export interface MetricsSources {
  */
 export class Metrics {
   readonly registry = new Registry()
-  private readonly placement = boundedLabel(MAX_PLACEMENTS)
   private sources: MetricsSources | null = null
 
   private readonly decisions = new Counter({
     name: 'popguard_decisions_total',
-    help: 'Decisions answered, by outcome (shown: a campaign to show; none), mode, cohort and placement (first 50 distinct, then "other").',
+    help: 'Decisions answered, by outcome (shown: a campaign to show; none), mode, cohort and placement (one the policy declares, else "other").',
     labelNames: ['outcome', 'mode', 'cohort', 'placement'] as const,
     registers: [this.registry]
   })
@@ -94,6 +95,12 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  private readonly usersDropped = new Counter({
+    name: 'popguard_report_users_dropped_total',
+    help: 'User pseudonyms left out of the daily distinct-user counts because POPGUARD_REPORTS_MAX_PENDING_USERS were waiting for a flush (the store away): those days\' user counts are lower bounds.',
+    registers: [this.registry]
+  })
+
   private readonly breakerTransitions = new Counter({
     name: 'popguard_store_breaker_transitions_total',
     help: 'Changes of the store circuit breaker, by the state entered.',
@@ -122,6 +129,14 @@ export class Metrics {
       }
     })
     new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_report_pending_users',
+      help: 'User pseudonyms held in memory for the report counts until a flush reaches the store (bounded per day and cohort).',
+      registers: [this.registry],
+      collect () {
+        this.set(self.sources?.pendingReportUsers?.() ?? 0)
+      }
+    })
+    new Gauge({ // eslint-disable-line no-new
       name: 'popguard_policy_version',
       help: 'Version of the policy in force on this instance.',
       registers: [this.registry],
@@ -138,6 +153,26 @@ export class Metrics {
         const now = self.sources?.rejectedPolicyRecords?.() ?? rejectedSeen
         if (now > rejectedSeen) this.inc(now - rejectedSeen)
         rejectedSeen = now
+      }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_governance_in_step',
+      help: 'Whether the governance store holds the configuration this instance serves (1), or lost it and this instance is restoring it or has not loaded it yet (0).',
+      registers: [this.registry],
+      collect () {
+        const governance = self.sources?.governance?.()
+        if (governance !== undefined) this.set(governance.inStep ? 1 : 0)
+      }
+    })
+    let restoresSeen = 0
+    new Counter({ // eslint-disable-line no-new
+      name: 'popguard_governance_restores_total',
+      help: 'Times this instance wrote its last good configuration back to a governance store that had lost it (Redis restarted empty or from an older copy).',
+      registers: [this.registry],
+      collect () {
+        const now = self.sources?.governance?.().restores ?? restoresSeen
+        if (now > restoresSeen) this.inc(now - restoresSeen)
+        restoresSeen = now
       }
     })
     new Gauge({ // eslint-disable-line no-new
@@ -164,7 +199,7 @@ export class Metrics {
       outcome: answer.show === null ? 'none' : 'shown',
       mode: answer.mode,
       cohort: answer.cohort,
-      placement: this.placement(r.placement)
+      placement: r.placement
     })
     if (r.degraded) this.degraded.inc()
     if (r.replayed) this.replayed.inc()
@@ -190,6 +225,10 @@ export class Metrics {
   readonly storeCall = (op: string, seconds: number, ok: boolean): void => {
     this.storeSeconds.observe({ op, result: ok ? 'ok' : 'error' }, seconds)
     if (!ok) this.storeErrors.inc({ op })
+  }
+
+  readonly reportUsersDropped = (n: number): void => {
+    this.usersDropped.inc(n)
   }
 
   readonly breakerChanged = (state: BreakerState): void => {

@@ -14,8 +14,11 @@ export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promi
   metrics.readFrom({
     policyVersion: () => app.policy.current.version,
     rejectedPolicyRecords: () => app.policy.rejectedRecords,
+    governance: () => ({ inStep: app.policy.storeStatus === 'in_step', restores: app.policy.restores }),
     breakerState: () => (app.store as Partial<RedisStore>).breaker?.state ?? null,
-    storeKind: () => app.store.kind
+    storeKind: () => app.store.kind,
+    // Read at scrape time: the reports service is decorated after this plugin.
+    pendingReportUsers: () => app.hasDecorator('reports') ? app.reports.pendingUsers() : 0
   })
   app.decisions.onDecision(metrics.decision)
   app.events.onEvent(metrics.event)

@@ -1,6 +1,7 @@
-import type { Campaign, CampaignClass, Penalty, Policy } from './schema.js'
+import { OTHER_PLACEMENT, type Campaign, type CampaignClass, type Penalty, type Policy } from './schema.js'
 import { durationMs } from './duration.js'
 import { nameCode } from '../decision/codes.js'
+import { canonicalTimeZone } from '../decision/time.js'
 
 export interface CompiledCap {
   id: string
@@ -41,7 +42,10 @@ export interface CompiledPenalty {
 export interface CompiledPolicy {
   version: number
   document: Policy
+  /** The policy's default zone, canonical (see canonicalTimeZone). */
   defaultTimezone: string
+  /** The declared placements; any other placement is `other` (see placementOf). */
+  placements: ReadonlySet<string>
   caps: CompiledCap[]
   cooldownMs: number
   quietHours: { startMinute: number, endMinute: number } | null
@@ -67,22 +71,34 @@ function minuteOfDay (clock: string): number {
   return (h ?? 0) * 60 + (m ?? 0)
 }
 
-export function compileCap (cap: Policy['caps'][number]): CompiledCap {
+type Placements = Pick<CompiledPolicy, 'placements'>
+
+/** A placement as caps, the ledger, reports, metrics and logs see it: a declared one, else `other`. */
+export function placementOf (policy: Placements, placement: string): string {
+  return policy.placements.has(placement) ? placement : OTHER_PLACEMENT
+}
+
+/**
+ * A cap's `match.placement` goes through placementOf too: a campaign or penalty cap naming an
+ * undeclared placement then applies to every undeclared one (stricter, never silently void).
+ */
+export function compileCap (cap: Policy['caps'][number], placements: Placements): CompiledCap {
+  const match = cap.match ?? {}
   return {
     id: cap.id,
     per: cap.per,
     limit: cap.limit,
     windowMs: cap.window === 'calendarDay' ? null : durationMs(cap.window),
-    match: cap.match ?? {},
+    match: match.placement === undefined ? match : { ...match, placement: placementOf(placements, match.placement) },
     reserve: cap.reserve ?? null
   }
 }
 
-function compilePenalty (p: Penalty): CompiledPenalty {
-  return { action: p.action, reason: p.reason, by: p.by, untilMs: p.until === null ? null : Date.parse(p.until), caps: p.caps.map(compileCap) }
+function compilePenalty (p: Penalty, placements: Placements): CompiledPenalty {
+  return { action: p.action, reason: p.reason, by: p.by, untilMs: p.until === null ? null : Date.parse(p.until), caps: p.caps.map((cap) => compileCap(cap, placements)) }
 }
 
-export function compileCampaign (c: Campaign, penalty?: Penalty): CompiledCampaign {
+export function compileCampaign (c: Campaign, placements: Placements, penalty?: Penalty): CompiledCampaign {
   return {
     id: c.id,
     name: c.name,
@@ -92,10 +108,10 @@ export function compileCampaign (c: Campaign, penalty?: Penalty): CompiledCampai
     status: c.status,
     startsAtMs: c.startsAt === null ? null : Date.parse(c.startsAt),
     endsAtMs: c.endsAt === null ? null : Date.parse(c.endsAt),
-    caps: c.caps.map(compileCap),
+    caps: c.caps.map((cap) => compileCap(cap, placements)),
     code: nameCode('campaign', c.id),
     categoryCode: nameCode('category', c.category),
-    penalty: penalty === undefined ? null : compilePenalty(penalty)
+    penalty: penalty === undefined ? null : compilePenalty(penalty, placements)
   }
 }
 
@@ -105,8 +121,9 @@ function capReach (cap: CompiledCap): number {
 
 export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], version: number,
   penalties: ReadonlyMap<string, Penalty> = new Map()): CompiledPolicy {
-  const compiledCampaigns = new Map(campaigns.map((c) => [c.id, compileCampaign(c, penalties.get(c.id))]))
-  const caps = policy.caps.map(compileCap)
+  const placements: Placements = { placements: new Set(policy.placements ?? []) }
+  const compiledCampaigns = new Map(campaigns.map((c) => [c.id, compileCampaign(c, placements, penalties.get(c.id))]))
+  const caps = policy.caps.map((cap) => compileCap(cap, placements))
   const cooldownMs = policy.cooldown === undefined ? 0 : durationMs(policy.cooldown)
   const leaseMs = durationMs(policy.reservation?.lease ?? DEFAULT_LEASE)
   const allCaps = [...caps, ...[...compiledCampaigns.values()].flatMap((c) => [...c.caps, ...c.penalty?.caps ?? []])]
@@ -114,7 +131,8 @@ export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], v
   return {
     version,
     document: policy,
-    defaultTimezone: policy.defaultTimezone,
+    defaultTimezone: canonicalTimeZone(policy.defaultTimezone) ?? policy.defaultTimezone,
+    placements: placements.placements,
     caps,
     cooldownMs,
     quietHours: policy.quietHours === undefined

@@ -10,6 +10,13 @@ export interface RecordRejection {
 }
 
 /**
+ * How the governance store's configuration compares with what this instance serves:
+ * `in_step` (the same), `restoring` (missing or older there: this instance serves its last
+ * good one and writes it back), `not_loaded` (nothing read from the store yet: the boot policy serves).
+ */
+export type StoreStatus = 'in_step' | 'restoring' | 'not_loaded'
+
+/**
  * The policy and campaign registry in force on this instance. The decision path
  * reads `current` only: never the store.
  */
@@ -24,6 +31,10 @@ export class PolicyState {
    */
   rejectedRecords = 0
   lastRejection: RecordRejection | null = null
+  /** Kept by src/governance/policy-sync.ts; for /readyz and metrics. */
+  storeStatus: StoreStatus = 'not_loaded'
+  /** Restores of the stored configuration this instance wrote since start (a counter). */
+  restores = 0
 
   constructor (policy: Policy, campaigns: readonly Campaign[], version = 1) {
     this.current = compilePolicy(policy, campaigns, version)

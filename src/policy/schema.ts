@@ -11,16 +11,23 @@ export const ClockTime = Type.String({
   description: 'A local time of day, `HH:MM`, 24-hour clock.'
 })
 
+/** Placements a policy may declare: the metrics label and report rows have one value per placement, plus `other`. */
+export const MAX_PLACEMENTS = 50
+/** Every placement a client sends that the policy does not declare is counted, capped and reported as this one. */
+export const OTHER_PLACEMENT = 'other'
+
+export const PlacementName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' })
+
 export const CapMatch = Type.Object({
   category: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   campaign: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  placement: Type.Optional(Type.String({ minLength: 1, maxLength: 64 }))
+  placement: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A declared placement or `other` (every undeclared one).' }))
 }, { additionalProperties: false, description: 'Narrows a cap to the impressions and candidates that match every field given.' })
 
 export const Cap = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }),
   per: Type.Union([Type.Literal('user'), Type.Literal('category'), Type.Literal('campaign'), Type.Literal('placement')], {
-    description: '`user`: all marketing pop-ups of the user; otherwise counted per category, campaign or placement.'
+    description: '`user`: all marketing pop-ups of the user; otherwise counted per category, campaign or placement (the undeclared placements together count as one, `other`).'
   }),
   limit: Type.Integer({ minimum: 0, maximum: 1000 }),
   window: Type.Union([Duration, Type.Literal('calendarDay')], {
@@ -44,6 +51,11 @@ export const StoreFailureAnswer = Type.Union([Type.Literal('allow'), Type.Litera
 
 export const Policy = Type.Object({
   defaultTimezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone used when a request names none.' }),
+  placements: Type.Optional(Type.Array(PlacementName, {
+    maxItems: MAX_PLACEMENTS,
+    uniqueItems: true,
+    description: 'The placements clients use, e.g. `home_banner`. Any other placement a client sends counts as `other` (in caps, reports, metrics and logs); without this list every placement is `other`.'
+  })),
   caps: Type.Array(Cap, { maxItems: 50 }),
   cooldown: Type.Optional(Duration),
   quietHours: Type.Optional(Type.Object({ start: ClockTime, end: ClockTime }, { additionalProperties: false })),

@@ -1,6 +1,6 @@
 import { FormatRegistry, type TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { Campaign, Penalty, Policy, PolicyFile } from './schema.js'
+import { Campaign, OTHER_PLACEMENT, Penalty, Policy, PolicyFile, type Cap } from './schema.js'
 import { isValidTimeZone } from '../decision/time.js'
 
 export interface FieldError { path: string, message: string }
@@ -44,7 +44,31 @@ export function policyErrors (value: unknown, prefix = ''): FieldError[] {
   if (!isValidTimeZone(policy.defaultTimezone)) {
     errors.push({ path: `${prefix}/defaultTimezone`, message: 'not a known IANA time zone' })
   }
-  return [...errors, ...duplicateIds(policy.caps, `${prefix}/caps`)]
+  return [...errors, ...placementErrors(policy, prefix), ...duplicateIds(policy.caps, `${prefix}/caps`)]
+}
+
+/**
+ * `other` stands for every undeclared placement, so it cannot be declared; the policy's own caps
+ * may name only declared placements (or `other`), and counting per placement needs a list.
+ */
+function placementErrors (policy: Policy, prefix: string): FieldError[] {
+  const errors: FieldError[] = []
+  const declared = new Set(policy.placements ?? [])
+  if (declared.has(OTHER_PLACEMENT)) {
+    errors.push({ path: `${prefix}/placements/${(policy.placements ?? []).indexOf(OTHER_PLACEMENT)}`, message: `"${OTHER_PLACEMENT}" is implied: it stands for every undeclared placement` })
+  }
+  const capErrors = (caps: readonly Cap[], path: string): void => caps.forEach((cap, i) => {
+    if (cap.per === 'placement' && policy.placements === undefined) {
+      errors.push({ path: `${path}/${i}/per`, message: 'counting per placement needs the policy\'s placements list' })
+    }
+    const named = cap.match?.placement
+    if (named !== undefined && named !== OTHER_PLACEMENT && !declared.has(named)) {
+      errors.push({ path: `${path}/${i}/match/placement`, message: `"${named}" is not a declared placement` })
+    }
+  })
+  capErrors(policy.caps, `${prefix}/caps`)
+  capErrors(policy.health?.caps ?? [], `${prefix}/health/caps`)
+  return errors
 }
 
 export function campaignErrors (value: unknown, prefix = ''): FieldError[] {

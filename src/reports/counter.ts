@@ -1,7 +1,7 @@
 import type { DecisionRecord } from '../decision/service.js'
 import type { Cohort } from '../decision/types.js'
 import { calendarDayBounds } from '../decision/time.js'
-import { addUser, emptyBatch, increment, isEmpty, mergeInto, type CountBatch } from './batch.js'
+import { addUser, emptyBatch, increment, isEmpty, mergeInto, userCount, type CountBatch } from './batch.js'
 import { reportDay } from './day.js'
 
 /** Campaign ids the registry does not know are counted under one name, so clients cannot grow the key space. */
@@ -19,6 +19,14 @@ export interface CounterOptions {
   clock: () => number
   timeZone: () => string
   classOf: (campaignId: string) => ReportClass
+  /**
+   * Distinct user pseudonyms kept per day and cohort until a flush takes them: while the store
+   * is away they would pile up without end. Past it users are left out (that day's user count
+   * becomes a lower bound, and the report says so).
+   */
+  maxPendingUsers: number
+  /** Told how many pseudonyms were left out (metrics). */
+  onUsersDropped?: (n: number) => void
 }
 
 /**
@@ -50,7 +58,7 @@ export class ReportCounter {
     if (r.degraded) increment(this.live, d, cohort + '|degraded')
     if (marketingSlot) increment(this.live, d, cohort + '|mslots')
     if (a.show !== null && r.classes[a.candidates.findIndex((c) => c.allowed)] === 'marketing') increment(this.live, d, cohort + '|mallowed')
-    addUser(this.live, `u:${day}:${cohort}`, r.user)
+    if (!addUser(this.live, day, cohort, r.user, this.opts.maxPendingUsers)) this.opts.onUsersDropped?.(1)
   }
 
   /** One accepted event. */
@@ -68,10 +76,16 @@ export class ReportCounter {
     return batch
   }
 
-  /** Puts back a batch that certainly was not applied. */
+  /** Puts back a batch that certainly was not applied (still within maxPendingUsers). */
   restore (batch: CountBatch): void {
-    mergeInto(batch, this.live)
+    const dropped = mergeInto(batch, this.live, this.opts.maxPendingUsers)
+    if (dropped > 0) this.opts.onUsersDropped?.(dropped)
     this.live = batch
+  }
+
+  /** User pseudonyms waiting for a flush. */
+  pendingUsers (): number {
+    return userCount(this.live)
   }
 
   /** The report day now; day bounds are cached so a decision costs no date formatting. */

@@ -1,4 +1,5 @@
 import { holdoutReduction, type HoldoutReduction } from './holdout.js'
+import { USERS_DROPPED } from './batch.js'
 import { add, candidateCounts, decisionCount, eventCounts } from './parse.js'
 import type { StoredDay } from './report-store.js'
 
@@ -28,7 +29,13 @@ export interface DailyRow {
   holdout: HoldoutReduction
 }
 
-interface Totals { mRequested: number, mShown: number, users: Record<string, number>, cohortShown: Record<string, number> }
+interface Totals {
+  mRequested: number
+  mShown: number
+  users: Record<string, number>
+  usersDropped: { treated: number, holdout: number }
+  cohortShown: Record<string, number>
+}
 
 function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals: Totals } {
   const suppressed: Record<string, number> = {}
@@ -48,6 +55,7 @@ function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals
   const mRequested = sum('mslots')
   const mShown = (cohortShown.treated ?? 0) + (cohortShown.holdout ?? 0)
   const users = { treated: day.users.treated, holdout: day.users.holdout }
+  const usersDropped = { treated: decisionCount(day, 'treated', USERS_DROPPED), holdout: decisionCount(day, 'holdout', USERS_DROPPED) }
   return {
     row: {
       day: day.day,
@@ -61,9 +69,9 @@ function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals
       holdout: holdoutReduction(
         { users: users.treated, shown: cohortShown.treated ?? 0 },
         { users: users.holdout, shown: cohortShown.holdout ?? 0 },
-        userCountError)
+        userCountError, usersDropped)
     },
-    totals: { mRequested, mShown, users, cohortShown }
+    totals: { mRequested, mShown, users, usersDropped, cohortShown }
   }
 }
 
@@ -88,7 +96,8 @@ export function dailyReport (stored: StoredDay[], range: { from: string, to: str
       holdout: holdoutReduction(
         { users: pooled((t) => t.users.treated ?? 0), shown: pooled((t) => t.cohortShown.treated ?? 0) },
         { users: pooled((t) => t.users.holdout ?? 0), shown: pooled((t) => t.cohortShown.holdout ?? 0) },
-        userCountError)
+        userCountError,
+        { treated: pooled((t) => t.usersDropped.treated), holdout: pooled((t) => t.usersDropped.holdout) })
     }
   }
 }

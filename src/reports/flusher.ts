@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import type { CountBatch } from './batch.js'
+import { userCount, type CountBatch } from './batch.js'
 import type { ReportCounter } from './counter.js'
 import { FlushNotSentError, type ReportStore } from './report-store.js'
 
@@ -23,6 +23,8 @@ export class ReportFlusher {
   private pending: Pending[] = []
   private timer: NodeJS.Timeout | null = null
   private running: Promise<boolean> = Promise.resolve(true)
+  /** A flush waiting for the one running: later callers share it, so readers during an outage do not queue one each. */
+  private queued: Promise<boolean> | null = null
 
   constructor (private readonly counter: ReportCounter, private readonly store: ReportStore, private readonly opts: FlusherOptions) {}
 
@@ -33,8 +35,19 @@ export class ReportFlusher {
 
   /** Flushes now (after any flush already running); true when nothing is left unsent. */
   async flush (): Promise<boolean> {
-    this.running = this.running.then(async () => await this.flushOnce())
-    return await this.running
+    if (this.queued !== null) return await this.queued
+    const next = this.running.then(async () => {
+      this.queued = null
+      return await this.flushOnce()
+    })
+    this.queued = next
+    this.running = next
+    return await next
+  }
+
+  /** User pseudonyms held in batches sent but not known applied (at most one such batch: see flushOnce). */
+  pendingUsers (): number {
+    return this.pending.reduce((n, p) => n + userCount(p.batch), 0)
   }
 
   /** Stops the timer and flushes until everything is sent or three attempts failed. */

@@ -11,6 +11,11 @@ export interface CohortCounts {
 
 export interface CohortFigures extends CohortCounts {
   perUser: number | null
+  /**
+   * Users left out of `users` because too many waited in memory while the store was away
+   * (POPGUARD_REPORTS_MAX_PENDING_USERS): above 0, `users` is a lower bound and `perUser` an upper one.
+   */
+  usersDropped: number
 }
 
 export interface HoldoutReduction {
@@ -22,16 +27,18 @@ export interface HoldoutReduction {
   ci95: { low: number, high: number } | null
 }
 
-const figures = (c: CohortCounts): CohortFigures => ({ ...c, perUser: c.users > 0 ? c.shown / c.users : null })
+const figures = (c: CohortCounts, usersDropped: number): CohortFigures =>
+  ({ ...c, perUser: c.users > 0 ? c.shown / c.users : null, usersDropped })
 
 /**
  * The reduction the holdout measures, with a 95% interval on the log rate ratio:
  * Var(log R) = 1/X_t + 1/X_h (Poisson counts) + 2·e² (relative error e of each user count).
  * docs/reports.md explains the choice.
  */
-export function holdoutReduction (treated: CohortCounts, holdout: CohortCounts, userCountError = HLL_RELATIVE_ERROR): HoldoutReduction {
-  const t = figures(treated)
-  const h = figures(holdout)
+export function holdoutReduction (treated: CohortCounts, holdout: CohortCounts, userCountError = HLL_RELATIVE_ERROR,
+  usersDropped = { treated: 0, holdout: 0 }): HoldoutReduction {
+  const t = figures(treated, usersDropped.treated)
+  const h = figures(holdout, usersDropped.holdout)
   if (t.perUser === null || h.perUser === null || h.perUser === 0) return { treated: t, holdout: h, reduction: null, ci95: null }
   const ratio = t.perUser / h.perUser
   const reduction = 1 - ratio

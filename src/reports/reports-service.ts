@@ -32,6 +32,11 @@ export class ReportsService {
     private readonly penalize?: (campaignId: string, penalty: PenaltyRequest) => Promise<unknown>
   ) {}
 
+  /** User pseudonyms held in memory until a flush reaches the store (bounded: see CounterOptions). */
+  pendingUsers (): number {
+    return this.counter.pendingUsers() + this.flusher.pendingUsers()
+  }
+
   /** One accepted client event (wired to the events observer). */
   recordEvent (e: ReportEvent): void {
     this.counter.recordEvent(e)

@@ -29,6 +29,9 @@ export function createReportStore (config: AppConfig): ReportStore {
 export interface ReportsOptions {
   store: ReportStore
   flushEveryMs: number
+  /** Distinct pseudonyms per day and cohort held until a flush (see CounterOptions). */
+  maxPendingUsers: number
+  onUsersDropped?: (n: number) => void
   clock: () => number
 }
 
@@ -37,7 +40,9 @@ export function useReports (app: FastifyInstance, opts: ReportsOptions): void {
   const counter = new ReportCounter({
     clock: opts.clock,
     timeZone: () => app.policy.current.defaultTimezone,
-    classOf: (id) => app.policy.current.campaigns.get(id)?.class ?? 'unknown'
+    classOf: (id) => app.policy.current.campaigns.get(id)?.class ?? 'unknown',
+    maxPendingUsers: opts.maxPendingUsers,
+    ...(opts.onUsersDropped === undefined ? {} : { onUsersDropped: opts.onUsersDropped })
   })
   const flusher = new ReportFlusher(counter, opts.store, {
     everyMs: opts.flushEveryMs,

@@ -12,16 +12,23 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'readyz',
       tags: ['operations'],
-      summary: 'Readiness: the store answers and a policy is loaded',
+      summary: 'Readiness: the store answers and a configuration loaded from it is in force',
+      description: '503 while the store does not answer, or before this instance has loaded the configuration from it (it would ' +
+        'answer by the policy file). 200 with `governance: restoring` while the store has lost its configuration: the instance ' +
+        'answers by its last good one, as before the loss (docs/operations.md, "Readiness").',
       response: { 200: Health, ...errorResponses(503) }
     }
-  }, async (request, reply) => {
+  }, async (_request, reply) => {
     try {
       await app.store.ping()
     } catch {
       return reply.code(503).send({ error: 'unavailable', message: `store (${app.store.kind}) is not reachable` })
     }
-    return { status: 'ready', store: app.store.kind, policyVersion: app.policy.current.version }
+    const governance = app.policy.storeStatus
+    if (governance === 'not_loaded') {
+      return reply.code(503).send({ error: 'unavailable', message: 'the configuration has not been loaded from the governance store yet' })
+    }
+    return { status: 'ready', store: app.store.kind, policyVersion: app.policy.current.version, governance }
   })
 }
 export default healthRoutes

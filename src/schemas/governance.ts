@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Campaign, Cap, Penalty, PenaltyAction, Policy } from '../policy/schema.js'
 
 const When = Type.String({ format: 'date-time', description: 'An ISO 8601 instant.' })
-const KeyName = Type.String({ description: 'The name of the API key that acted (`boot`: seeded from the policy file).' })
+const KeyName = Type.String({ description: 'The name of the API key that acted (`boot`: seeded from the policy file; `restore`: an instance wrote back the configuration the store had lost).' })
 
 /** Far past the longest list (the audit trail keeps 10,000 entries): a bound, so no store sees 1e21. */
 const MAX_OFFSET = 100_000
@@ -95,9 +95,9 @@ export type PenaltyBody = Static<typeof PenaltyBody>
 export const AuditItem = Type.Object({
   at: When,
   by: KeyName,
-  action: Type.Union(['policy.seed', 'policy.update', 'campaign.create', 'campaign.update', 'campaign.delete', 'penalty.apply', 'penalty.lift']
-    .map((a) => Type.Literal(a))),
-  target: Type.String({ description: '`policy` or `campaign:<id>`.' }),
+  action: Type.Union(['policy.seed', 'policy.update', 'campaign.create', 'campaign.update', 'campaign.delete', 'penalty.apply', 'penalty.lift',
+    'governance.restore'].map((a) => Type.Literal(a))),
+  target: Type.String({ description: '`policy`, `campaign:<id>`, or `governance` (a restore of the whole configuration).' }),
   reason: Type.Union([Type.String(), Type.Null()]),
   before: Type.Unknown({ description: 'A summary of the record before: `{version}` for the policy, the record for a campaign or penalty; null when created.' }),
   after: Type.Unknown({ description: 'The same after the change; null when deleted or lifted.' }),

@@ -21,7 +21,10 @@ export type CampaignReportQuery = Static<typeof CampaignReportQuery>
 const Cohort = Type.Object({
   users: Type.Integer({ description: 'Distinct users who asked for a decision (summed per day over a range); a HyperLogLog estimate in Redis.' }),
   shown: Type.Integer({ description: 'Marketing pop-ups confirmed shown.' }),
-  perUser: Rate
+  perUser: Rate,
+  usersDropped: Type.Integer({
+    description: 'Users left out of `users` because the store was away too long (POPGUARD_REPORTS_MAX_PENDING_USERS): above 0, `users` is a lower bound and `perUser` an upper one.'
+  })
 })
 
 const Holdout = Type.Object({

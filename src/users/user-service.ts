@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { userTag } from '../decision/codes.js'
 import { UnavailableError } from '../errors.js'
 import { StoreUnavailableError, type Store } from '../store/store.js'
 import { PREFERENCES_TTL_MS, preferencesFromHash, preferencesToHash, type PreferencesDoc, type PreferencesInput } from './preferences.js'
@@ -8,6 +7,8 @@ export interface UserServiceOptions {
   store: Store
   logger: FastifyBaseLogger
   pseudonym: (userId: string) => string
+  /** The user's key tag in the store (see userTagger). */
+  userTag: (userId: string) => string
   clock: () => number
 }
 
@@ -16,14 +17,14 @@ export class UserService {
   constructor (private readonly opts: UserServiceOptions) {}
 
   async preferences (userId: string): Promise<PreferencesDoc> {
-    const hash = await this.store(() => this.opts.store.readPreferences(userTag(userId)))
+    const hash = await this.store(() => this.opts.store.readPreferences(this.opts.userTag(userId)))
     return preferencesFromHash(hash, this.opts.clock())
   }
 
   async setPreferences (userId: string, input: PreferencesInput): Promise<PreferencesDoc> {
     const now = this.opts.clock()
     const hash = preferencesToHash(input, now)
-    await this.store(() => this.opts.store.writePreferences(userTag(userId), hash, PREFERENCES_TTL_MS))
+    await this.store(() => this.opts.store.writePreferences(this.opts.userTag(userId), hash, PREFERENCES_TTL_MS))
     const doc = preferencesFromHash(hash, now)
     this.opts.logger.info({
       event: 'preferences',
@@ -36,7 +37,7 @@ export class UserService {
   }
 
   async erase (userId: string): Promise<void> {
-    const keys = await this.store(() => this.opts.store.erase(userTag(userId)))
+    const keys = await this.store(() => this.opts.store.erase(this.opts.userTag(userId)))
     this.opts.logger.info({ event: 'erasure', user: this.opts.pseudonym(userId), keys }, 'user erased')
   }
 

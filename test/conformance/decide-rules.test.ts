@@ -135,12 +135,28 @@ describe.each(STORE_KINDS)('decision rules (%s store)', (kind) => {
     expect((await ask(['loan-b'], nz)).body.show).toEqual({ campaignId: 'loan-b' })
   })
 
-  it('caps per placement', async () => {
-    await start({ policy: policy({ caps: [{ id: 'per-slot', per: 'placement', limit: 1, window: '1h' }] }), campaigns: [campaign('a'), campaign('b')] })
+  it('caps per declared placement, and every undeclared placement together as one, "other"', async () => {
+    await start({
+      policy: policy({ placements: ['home', 'wallet'], caps: [{ id: 'per-slot', per: 'placement', limit: 1, window: '1h' }] }),
+      campaigns: [campaign('a'), campaign('b'), campaign('c')]
+    })
+    const at = (placement: string, id: string) => t!.decide({ userId: 'user-1', placement, candidates: [{ campaignId: id }] })
     expect((await ask(['a'])).body.show).toEqual({ campaignId: 'a' })
     expect((await ask(['b'])).body.candidates[0]).toMatchObject({ reason: 'cap_exceeded', capId: 'per-slot' })
-    const elsewhere = await t!.decide({ userId: 'user-1', placement: 'wallet', candidates: [{ campaignId: 'b' }] })
-    expect(elsewhere.body.show).toEqual({ campaignId: 'b' })
+    expect((await at('wallet', 'b')).body.show).toEqual({ campaignId: 'b' })
+    expect((await at('kiosk', 'c')).body.show).toEqual({ campaignId: 'c' })
+    expect((await at('lobby', 'c')).body.candidates[0]).toMatchObject({ reason: 'cap_exceeded', capId: 'per-slot' })
+  })
+
+  it('narrows a cap to "other" with match.placement: every undeclared placement, none declared', async () => {
+    await start({
+      policy: policy({ placements: ['home'], caps: [{ id: 'elsewhere', per: 'user', limit: 1, window: '1h', match: { placement: 'other' } }] }),
+      campaigns: [campaign('a'), campaign('b')]
+    })
+    const at = (placement: string, id: string) => t!.decide({ userId: 'user-1', placement, candidates: [{ campaignId: id }] })
+    expect((await at('kiosk', 'a')).body.show).toEqual({ campaignId: 'a' })
+    expect((await at('lobby', 'b')).body.candidates[0]).toMatchObject({ reason: 'cap_exceeded', capId: 'elsewhere' })
+    expect((await at('home', 'b')).body.show).toEqual({ campaignId: 'b' })
   })
 
   it('keeps the last slot of a cap for high-priority campaigns', async () => {

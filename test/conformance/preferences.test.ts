@@ -4,9 +4,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import { userTag } from '../../src/decision/codes.js'
 import type { PolicyFile } from '../../src/policy/schema.js'
-import { campaign, policy, rawRedis, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
+import { campaign, policy, rawRedis, STORE_KINDS, TestClock, testApp, userTag, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 
 const DAY = 86_400_000

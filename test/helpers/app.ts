@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type AppConfig } from '../../src/config/config.js'
+import { userTagger } from '../../src/decision/codes.js'
 import { MemoryGovernanceStore } from '../../src/governance/memory-governance-store.js'
 import { RedisGovernanceStore } from '../../src/governance/redis-governance-store.js'
 import type { Campaign, Policy, PolicyFile } from '../../src/policy/schema.js'
@@ -46,6 +47,9 @@ export function testConfig (over: Partial<AppConfig> = {}): AppConfig {
   return { ...loadConfig({ LOG_LEVEL: 'silent' }), ...over }
 }
 
+/** The user tag in store keys of an app built with testConfig() (its development user key). */
+export const userTag = (userId: string): string => userTagger(testConfig().userKey)(userId)
+
 export function redisStore (prefix: string, url = inject('redisUrl'), timeoutMs = 200): RedisStore {
   return new RedisStore(createRedisClient({ url, commandTimeoutMs: timeoutMs }), { keyPrefix: prefix, onConnectionError: () => {} })
 }
@@ -63,11 +67,24 @@ export interface TestApp {
   close (): Promise<void>
 }
 
-export async function testApp (kind: StoreKind, file: PolicyFile, opts: { clock?: TestClock, prefix?: string, logger?: any, config?: Partial<AppConfig> } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  clock?: TestClock
+  prefix?: string
+  logger?: any
+  config?: Partial<AppConfig>
+  /** A Redis of the test's own (test/helpers/redis-server.ts) instead of the suite's. */
+  redisUrl?: string
+  /** The governance revision check interval (ms). */
+  checkEveryMs?: number
+}
+
+export async function testApp (kind: StoreKind, file: PolicyFile, opts: TestAppOptions = {}): Promise<TestApp> {
   const prefix = opts.prefix ?? uniquePrefix()
-  const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix)
-  const governance = kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix)
-  const app = await buildApp(testConfig(opts.config), { policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger })
+  const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix, opts.redisUrl)
+  const governance = kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix, opts.redisUrl)
+  const app = await buildApp(testConfig(opts.config), {
+    policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger, governanceCheckEveryMs: opts.checkEveryMs
+  })
   return {
     app,
     store,

@@ -8,9 +8,9 @@ import { Redis } from 'ioredis'
 export interface RedisServer {
   url: string
   port: number
-  /** Stops the server (SIGKILL: like a crash); `start` brings it back on the same port, empty. */
+  /** Stops the server (SIGKILL: like a crash); `start` brings it back on the same port, empty, with any extra `redis-server` arguments. */
   stop (): Promise<void>
-  start (): Promise<void>
+  start (extraArgs?: string[]): Promise<void>
 }
 
 export async function freePort (): Promise<number> {
@@ -48,8 +48,9 @@ export async function startRedisServer (): Promise<RedisServer> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'popguard-redis-'))
   let child: ChildProcess | null = null
-  const start = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
+  const start = async (extraArgs: string[] = []): Promise<void> => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs]
+    const proc = spawn('redis-server', args, { stdio: 'ignore' })
     await new Promise<void>((resolve, reject) => {
       proc.once('spawn', resolve)
       proc.once('error', reject)

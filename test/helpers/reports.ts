@@ -27,7 +27,7 @@ export interface ReportApp {
 
 /** An app whose report counts go where the test says; flushes only when asked (or on close). */
 export async function reportApp (kind: StoreKind, file: PolicyFile, prefix: string, clock?: TestClock): Promise<ReportApp> {
-  const app = await buildApp(testConfig({ reports: { flushEveryMs: 3_600_000, retentionDays: 400 } }), {
+  const app = await buildApp(testConfig({ reports: { flushEveryMs: 3_600_000, retentionDays: 400, maxPendingUsers: 50_000 } }), {
     policy: file,
     store: kind === 'memory' ? new MemoryStore(clock?.now) : redisStore(prefix),
     reportStore: reportStore(kind, prefix),

@@ -28,7 +28,7 @@ class FlakyLink implements ReportStore {
 }
 
 function counting (store: ReportStore) {
-  const counter = new ReportCounter({ clock, timeZone: () => 'UTC', classOf: () => 'marketing' })
+  const counter = new ReportCounter({ clock, timeZone: () => 'UTC', classOf: () => 'marketing', maxPendingUsers: 1000 })
   const flusher = new ReportFlusher(counter, store, { everyMs: 3_600_000, logger: pino({ level: 'silent' }) })
   const shown = (n: number) => { for (let i = 0; i < n; i++) counter.recordEvent({ type: 'shown', campaignId: 'c1', cohort: 'treated' }) }
   const total = async () => (await store.read([DAY]))[0]?.events['c1|treated|marketing|shown'] ?? 0

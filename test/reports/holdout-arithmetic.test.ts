@@ -10,8 +10,8 @@ describe('the holdout reduction', () => {
   it('is 1 - treated per user / holdout per user, with the users behind each cohort', () => {
     const r = holdoutReduction(treated, holdout, 0)
     expect(r.reduction).toBeCloseTo(0.75, 12)
-    expect(r.treated).toEqual({ users: 1000, shown: 200, perUser: 0.2 })
-    expect(r.holdout).toEqual({ users: 100, shown: 80, perUser: 0.8 })
+    expect(r.treated).toEqual({ users: 1000, shown: 200, perUser: 0.2, usersDropped: 0 })
+    expect(r.holdout).toEqual({ users: 100, shown: 80, perUser: 0.8, usersDropped: 0 })
   })
 
   it('has a 95% interval from the Poisson log rate ratio (worked by hand in docs/reports.md terms)', () => {
