@@ -22,10 +22,11 @@ const CLIENT_KEY = 'bench-client-key-0001'
 const AUTH = { authorization: `Bearer ${CLIENT_KEY}` }
 /**
  * Commands popguard's scripts issue from inside Redis: they share their EVALSHA's round trip.
- * decide.lua: get, set, hmget, del; agg-flush.lua (report counts, every few seconds, not per
- * decision): hincrby, pfadd, pexpire, set.
+ * decide.lua: time, get, set, hmget, del, and with a requestId hget, hset, pexpire, hlen (hgetall,
+ * hdel when it prunes); agg-flush.lua (report counts, every few seconds, not per decision):
+ * hincrby, pfadd, pexpire, set.
  */
-const IN_SCRIPT = new Set(['get', 'set', 'hmget', 'del', 'hincrby', 'pfadd', 'pexpire'])
+const IN_SCRIPT = new Set(['time', 'get', 'set', 'hmget', 'del', 'hget', 'hset', 'hlen', 'hgetall', 'hdel', 'hincrby', 'pfadd', 'pexpire'])
 const DB = { popguard: 0, memory: 1, ceiling: 2 }
 /** Seconds of the half-load rate sent first and not measured (see bench/paced-client.ts). */
 const HALF_LOAD_WARMUP_S = 2

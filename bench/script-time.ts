@@ -12,6 +12,7 @@ import { userTagger } from '../src/decision/codes.js'
 import { planDecision, type DecideInput } from '../src/decision/plan.js'
 import { compilePolicy } from '../src/policy/compile.js'
 import { userKeys } from '../src/store/keys.js'
+import { LEDGER_PRELUDE } from '../src/store/lua-scripts.js'
 import { encodePlan } from '../src/store/plan-wire.js'
 import { removeOnExit, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
@@ -22,7 +23,6 @@ const USERS = 100_000
 const files = process.argv.slice(2)
 if (files.length === 0) files.push(new URL('src/store/lua/decide.lua', ROOT).pathname)
 
-const LEDGER_LIB = readFileSync(new URL('src/store/lua/ledger-lib.lua', ROOT), 'utf8')
 const doc = JSON.parse(readFileSync(new URL('bench/policy.json', ROOT), 'utf8'))
 const policy = compilePolicy(doc.policy, doc.campaigns, 1)
 const ids = [...policy.campaigns.keys()]
@@ -34,8 +34,8 @@ const r = redis.admin(0)
 try {
   for (const file of files) {
     await r.flushdb()
-    // decide.lua runs with ledger-lib.lua in front of it, as src/store/lua-scripts.ts loads it.
-    const sha = await r.script('LOAD', LEDGER_LIB + readFileSync(file, 'utf8')) as string
+    // decide.lua runs with the shared constants and ledger-lib.lua in front of it, as src/store/lua-scripts.ts loads it.
+    const sha = await r.script('LOAD', LEDGER_PRELUDE + readFileSync(file, 'utf8')) as string
     await r.config('RESETSTAT')
     let pending: Promise<unknown>[] = []
     for (let i = 0; i < DECIDES; i++) {
@@ -43,7 +43,8 @@ try {
       const candidates = [0, 1, 2].map((k) => ({ campaignId: ids[(i + k) % ids.length] ?? '' }))
       const input: DecideInput = { userId, placement: 'home', candidates, requestId: randomUUID() }
       const plan = planDecision(input, policy, 'Asia/Shanghai', { now: Date.now(), decisionId: randomUUID(), enforce: true, echo: '[1,"enforce","treated"]' })
-      pending.push(r.evalsha(sha, 4, ...userKeys('st:', userTag(userId), plan.requestId), encodePlan(plan)))
+      const k = userKeys('st:', userTag(userId))
+      pending.push(r.evalsha(sha, 4, k.ledger, k.prefs, k.fatigue, k.replies, encodePlan(plan)))
       if (pending.length >= 200) { await Promise.all(pending); pending = [] }
     }
     await Promise.all(pending)

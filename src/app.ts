@@ -37,6 +37,7 @@ import { createReportStore, useReports } from './reports/setup.js'
 import type { ReportStore } from './reports/report-store.js'
 import { MemoryStore } from './store/memory-store.js'
 import { createRedisClient } from './store/redis-client.js'
+import { clientTimeoutFor } from './store/deadline.js'
 import { RedisStore } from './store/redis-store.js'
 import type { Store } from './store/store.js'
 import { UserService } from './users/user-service.js'
@@ -80,10 +81,13 @@ export interface BuildOptions {
 
 function createStore (config: AppConfig, log: FastifyBaseLogger, metrics: Metrics): Store {
   if (config.redis === null) return new MemoryStore()
-  const client = createRedisClient(config.redis)
+  const timeoutMs = config.redis.commandTimeoutMs
+  const client = createRedisClient({ ...config.redis, commandTimeoutMs: clientTimeoutFor(timeoutMs) })
   return new RedisStore(client, {
     ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
+    timeoutMs,
     onConnectionError: (err) => log.warn({ err: { message: err.message } }, 'redis connection error'),
+    onScriptError: (op, err) => log.error({ op, err: { message: err.message } }, 'store script error: answered by the fallback, circuit unchanged'),
     onBreakerChange: (state) => {
       log.warn({ state }, 'store circuit breaker changed')
       metrics.breakerChanged(state)

@@ -47,7 +47,7 @@ describe('concurrent decisions for one user', () => {
 
     it('allow exactly the cap from two instances (200 requests, cap 3), for each of three users', async () => {
       const prefix = uniquePrefix()
-      const makeStore = (): Store => new RedisStore(createRedisClient({ clusterNodes: cluster.nodes, commandTimeoutMs: 2000 }), { keyPrefix: prefix, onConnectionError: () => {} })
+      const makeStore = (): Store => new RedisStore(createRedisClient({ clusterNodes: cluster.nodes, commandTimeoutMs: 2000 }), { keyPrefix: prefix, timeoutMs: 2000, onConnectionError: () => {} })
       for (const userId of ['cluster-user-1', 'cluster-user-2', 'cluster-user-3']) {
         expect(await raceTwoInstances(makeStore, userId, 200)).toBe(3)
       }

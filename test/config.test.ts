@@ -15,6 +15,13 @@ describe('configuration from the environment', () => {
     expect(c.apiKeys.map((k) => k.name)).toContain('dev-client')
     expect(c.reports).toEqual({ flushEveryMs: 5000, retentionDays: 400, maxPendingUsers: 50_000 })
     expect(c.keyPrefix).toBeUndefined()
+    expect(c.eraseRate).toBe(10)
+  })
+
+  it('gives the store 100 ms unless told otherwise, and reads the erasure rate', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).redis?.commandTimeoutMs).toBe(100)
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379', POPGUARD_STORE_TIMEOUT_MS: '40' }).redis?.commandTimeoutMs).toBe(40)
+    expect(loadConfig({ POPGUARD_ERASE_RATE: '3' }).eraseRate).toBe(3)
   })
 
   it('reads the report flush interval, retention, pending-user bound and key prefix', () => {
@@ -34,6 +41,8 @@ describe('configuration from the environment', () => {
     [{ POPGUARD_REPORTS_RETENTION_DAYS: '0' }, 'POPGUARD_REPORTS_RETENTION_DAYS'],
     [{ POPGUARD_REPORTS_RETENTION_DAYS: '-5' }, 'POPGUARD_REPORTS_RETENTION_DAYS'],
     [{ POPGUARD_KEY_PREFIX: 'has space' }, 'POPGUARD_KEY_PREFIX'],
+    [{ POPGUARD_ERASE_RATE: '0' }, 'POPGUARD_ERASE_RATE'],
+    [{ POPGUARD_ERASE_RATE: 'many' }, 'POPGUARD_ERASE_RATE'],
     [{ POPGUARD_API_KEYS: 'svc:client:short' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_API_KEYS: 'svc:root:a-long-enough-secret' }, 'POPGUARD_API_KEYS'],
     [{ POPGUARD_LOG_KEY: 'short' }, 'POPGUARD_LOG_KEY'],

@@ -25,6 +25,8 @@ describe('Redis round trips', () => {
     try {
       // The first call loads the script (EVALSHA, NOSCRIPT, EVAL); measure the steady state after it.
       await app.inject({ method: 'POST', url: '/v1/decide', headers: AUTH, payload: { userId: 'warm', placement: 'home', candidates: [{ campaignId: 'a' }] } })
+      // The store reads Redis's clock (TIME) until it has a sample, then every 10 s: not per decision.
+      while (store.clock.offsetMs === null) await store.ping()
       await new Promise((resolve) => setTimeout(resolve, 100))
       fromClients.length = 0
       const decisions = 25

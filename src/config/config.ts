@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { DEFAULT_STORE_TIMEOUT_MS } from '../store/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
 import { parseEndUserTokens, type EndUserTokenRules } from './end-user-tokens.js'
 
@@ -19,6 +20,7 @@ const Env = Type.Object({
   POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   POPGUARD_REPORTS_MAX_PENDING_USERS: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
+  POPGUARD_ERASE_RATE: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   NODE_ENV: Type.Optional(Type.String()),
   POPGUARD_COMMIT: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z._+-]{1,64}$' }))
@@ -55,6 +57,8 @@ export interface AppConfig {
    * and how many distinct user pseudonyms per day and cohort wait in memory for a flush.
    */
   reports: { flushEveryMs: number, retentionDays: number, maxPendingUsers: number }
+  /** Erasures a second each API key may ask of one instance (a token bucket, one second's burst). */
+  eraseRate: number
   /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
   /** The commit the image was built from (POPGUARD_COMMIT, set by the Dockerfile's build argument), or `unknown`. */
@@ -92,7 +96,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const production = e.NODE_ENV === 'production'
   const port = Number(e.PORT ?? 3000)
   if (port < 1 || port > 65535) throw new ConfigError('PORT', 'must be 1-65535')
-  const timeout = Number(e.POPGUARD_STORE_TIMEOUT_MS ?? 50)
+  const timeout = Number(e.POPGUARD_STORE_TIMEOUT_MS ?? DEFAULT_STORE_TIMEOUT_MS)
   if (timeout < 1) throw new ConfigError('POPGUARD_STORE_TIMEOUT_MS', 'must be at least 1')
 
   const flushEveryMs = Number(e.POPGUARD_REPORTS_FLUSH_MS ?? 5000)
@@ -101,6 +105,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (retentionDays < 1 || retentionDays > 3660) throw new ConfigError('POPGUARD_REPORTS_RETENTION_DAYS', 'must be 1-3660')
   const maxPendingUsers = Number(e.POPGUARD_REPORTS_MAX_PENDING_USERS ?? 50_000)
   if (maxPendingUsers < 1) throw new ConfigError('POPGUARD_REPORTS_MAX_PENDING_USERS', 'must be at least 1')
+  const eraseRate = Number(e.POPGUARD_ERASE_RATE ?? 10)
+  if (eraseRate < 1) throw new ConfigError('POPGUARD_ERASE_RATE', 'must be at least 1')
 
   if (production && e.POPGUARD_API_KEYS === undefined) throw new ConfigError('POPGUARD_API_KEYS', 'required when NODE_ENV=production')
   if (production && e.POPGUARD_POLICY_FILE === undefined) throw new ConfigError('POPGUARD_POLICY_FILE', 'required when NODE_ENV=production')
@@ -141,6 +147,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     logLevel: e.LOG_LEVEL ?? 'info',
     reports: { flushEveryMs, retentionDays, maxPendingUsers },
     commit: e.POPGUARD_COMMIT ?? 'unknown',
+    eraseRate,
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }

@@ -3,6 +3,7 @@
  * The in-memory store runs it directly; src/store/lua/decide.lua is its twin for
  * Redis, and test/conformance holds both to the same cases.
  */
+import { capLedger } from './limits.js'
 import type { DecisionPlan, PlanCandidate, PlanCap, Reason, Verdict } from './types.js'
 import type { Impression, UserState } from './user-state.js'
 
@@ -117,5 +118,5 @@ export function evaluate (plan: DecisionPlan, state: UserState): Evaluation {
   if (shown !== undefined) {
     ledger.push({ ts: plan.now, state: 'r', cls: shown.cls, cmp: shown.cmp, cat: shown.cat, plc: plan.plc, nonce: plan.nonce })
   }
-  return { winner, verdicts, ledger }
+  return { winner, verdicts, ledger: capLedger(ledger) }
 }

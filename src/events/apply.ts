@@ -2,6 +2,7 @@
  * One user's events applied to that user's state, as a pure function. The memory
  * store runs it directly; src/store/lua/events.lua is its twin for Redis.
  */
+import { base36, MAX_EVENT_LOG_RECORDS } from '../decision/limits.js'
 import type { Impression } from '../decision/user-state.js'
 import type { EventBatch, EventOutcome, StoreEvent } from './types.js'
 
@@ -22,8 +23,6 @@ export interface EventResult extends EventState {
   logChanged: boolean
 }
 
-const base36 = (n: number): string => n.toString(36).padStart(8, '0')
-
 function dismissed (fatigue: Record<string, string>, e: StoreEvent, batch: EventBatch): void {
   const rule = batch.fatigue
   const field = 'd:' + e.c
@@ -31,7 +30,8 @@ function dismissed (fatigue: Record<string, string>, e: StoreEvent, batch: Event
     .map((s) => parseInt(s, 36)).filter((ts) => ts > e.ts - rule.withinMs)
   recent.push(e.ts)
   if (recent.length >= rule.dismissals) {
-    const until = Math.max(Number(fatigue['b:' + e.c] ?? 0), e.ts + rule.backoffMs)
+    const prior = Number(fatigue['b:' + e.c] ?? 0)
+    const until = Math.max(Number.isFinite(prior) ? prior : 0, e.ts + rule.backoffMs)
     fatigue['b:' + e.c] = String(until)
     delete fatigue[field]
   } else {
@@ -99,5 +99,7 @@ export function applyEvents (before: EventState, batch: EventBatch): EventResult
     ledgerChanged ||= ledger
     fatigueChanged ||= fatigue
   }
+  // The newest MAX_EVENT_LOG_RECORDS are remembered: a resent event older than those counts again.
+  if (state.log.length > MAX_EVENT_LOG_RECORDS) state.log = state.log.slice(-MAX_EVENT_LOG_RECORDS)
   return { ...state, outcomes, ledgerChanged, fatigueChanged, logChanged }
 }

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { nameCode } from '../decision/codes.js'
 import { cohortOf } from '../decision/holdout.js'
 import type { Cohort } from '../decision/types.js'
-import { UnavailableError } from '../errors.js'
+import { UnavailableError, ValidationError } from '../errors.js'
 import type { CompiledPolicy } from '../policy/compile.js'
 import { StoreUnavailableError, type Store } from '../store/store.js'
 import { FATIGUE_TTL_MS } from '../users/preferences.js'
@@ -44,6 +44,23 @@ export interface EventServiceOptions {
 
 /** Slack over the ledger's life (its TTL jitter), so the dedupe log outlives every decision an event can name. */
 const LOG_SLACK_MS = 60_000
+/**
+ * An event's `at` must lie in this window around the time of receipt: older events name decisions
+ * long gone, and a time further ahead is a broken client clock. Within it, a time ahead is clamped to now.
+ */
+export const MAX_EVENT_AGE_MS = 30 * 86_400_000
+export const MAX_EVENT_LEAD_MS = 5 * 60_000
+
+/** A 400 naming every event whose `at` lies outside the window; nothing of the batch is applied. */
+function checkEventTimes (events: EventInput[], now: number): void {
+  const details = events.flatMap((e, i) => {
+    if (e.at === undefined) return []
+    const at = Date.parse(e.at)
+    if (at >= now - MAX_EVENT_AGE_MS && at <= now + MAX_EVENT_LEAD_MS) return []
+    return [{ path: `/events/${i}/at`, message: 'must be within 30 days before and 5 minutes after the time of receipt' }]
+  })
+  if (details.length > 0) throw new ValidationError(`invalid body ${details[0]?.path ?? ''}: ${details[0]?.message ?? ''}`, details)
+}
 
 export class EventService {
   private readonly observers: ((r: EventRecord) => void)[] = []
@@ -58,6 +75,7 @@ export class EventService {
   async record (events: EventInput[]): Promise<EventsAnswer> {
     const started = performance.now()
     const now = this.opts.clock()
+    checkEventTimes(events, now)
     const policy = this.opts.policy()
     const byUser = new Map<string, number[]>()
     events.forEach((e, i) => {

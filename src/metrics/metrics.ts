@@ -3,6 +3,7 @@ import type { DecisionRecord } from '../decision/service.js'
 import type { EventRecord } from '../events/event-service.js'
 import type { BreakerState } from '../store/circuit-breaker.js'
 import type { BuildInfo } from './build-info.js'
+import type { StoreCallResult } from '../store/store-faults.js'
 
 /** Decisions take well under a millisecond on a healthy path; the buckets must see that. */
 const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
@@ -75,7 +76,7 @@ export class Metrics {
 
   private readonly storeSeconds = new Histogram({
     name: 'popguard_store_call_duration_seconds',
-    help: 'Round-trip time of store calls, by operation and result (ok, error).',
+    help: 'Round-trip time of store calls, by operation and result (ok; error: a store fault; script_error; late: the script started after its deadline).',
     labelNames: ['op', 'result'] as const,
     buckets: DECISION_BUCKETS,
     registers: [this.registry]
@@ -83,8 +84,23 @@ export class Metrics {
 
   private readonly storeErrors = new Counter({
     name: 'popguard_store_errors_total',
-    help: 'Store calls that failed (timeout, connection refused, script error), by operation. Calls an open circuit refused are not made and not counted.',
+    help: 'Store calls that failed for a store fault (timeout, connection refused, BUSY, LOADING, READONLY, OOM, ...), by operation; ' +
+      'these feed the circuit breaker. Calls an open circuit refused are not made and not counted.',
     labelNames: ['op'] as const,
+    registers: [this.registry]
+  })
+
+  private readonly storeScriptErrors = new Counter({
+    name: 'popguard_store_script_errors_total',
+    help: 'Store calls answered with an error reply that is not a store fault (a script\'s runtime error), by operation: ' +
+      'that call was answered by the fallback; they never open the circuit breaker.',
+    labelNames: ['op'] as const,
+    registers: [this.registry]
+  })
+
+  private readonly storeLate = new Counter({
+    name: 'popguard_store_late_scripts_total',
+    help: 'Decisions whose script started after its deadline in Redis\'s clock: nothing was recorded and the decision followed onStoreFailure.',
     registers: [this.registry]
   })
 
@@ -115,7 +131,10 @@ export class Metrics {
       labelNames: ['version', 'commit'] as const,
       registers: [this.registry]
     }).labels(build).set(1)
-    for (const op of STORE_OPS) this.storeErrors.labels({ op }).inc(0)
+    for (const op of STORE_OPS) {
+      this.storeErrors.labels({ op }).inc(0)
+      this.storeScriptErrors.labels({ op }).inc(0)
+    }
     for (const state of BREAKER_STATES) this.breakerTransitions.labels({ state }).inc(0)
     const self = this
     new Gauge({ // eslint-disable-line no-new
@@ -222,9 +241,11 @@ export class Metrics {
     this.httpSeconds.observe({ method, route, status_code: String(statusCode) }, seconds)
   }
 
-  readonly storeCall = (op: string, seconds: number, ok: boolean): void => {
-    this.storeSeconds.observe({ op, result: ok ? 'ok' : 'error' }, seconds)
-    if (!ok) this.storeErrors.inc({ op })
+  readonly storeCall = (op: string, seconds: number, result: StoreCallResult): void => {
+    this.storeSeconds.observe({ op, result }, seconds)
+    if (result === 'error') this.storeErrors.inc({ op })
+    else if (result === 'script_error') this.storeScriptErrors.inc({ op })
+    else if (result === 'late') this.storeLate.inc()
   }
 
   readonly reportUsersDropped = (n: number): void => {

@@ -1,10 +1,22 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { fullFormats } from 'ajv-formats/dist/formats.js'
 import type { FastifyInstance } from 'fastify'
 
 const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, strict: false })
 const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false })
-for (const ajv of [strict, coercing]) addFormats.default(ajv)
+
+/**
+ * RFC 3339 allows a leap second (`23:59:60`) that Date.parse refuses (NaN): a time the service
+ * accepts must also be one it can compute with, so `date-time` asks for both.
+ */
+const rfc3339DateTime = fullFormats['date-time'] as { validate: (s: string) => boolean }
+export const isInstant = (s: string): boolean => rfc3339DateTime.validate(s) && Number.isFinite(Date.parse(s))
+
+for (const ajv of [strict, coercing]) {
+  addFormats.default(ajv)
+  ajv.addFormat('date-time', { type: 'string', validate: isInstant })
+}
 
 // Schemas are module constants: compiled once per process, not once per app (tests build hundreds).
 const compiled = { strict: new WeakMap<object, ValidateFunction>(), coercing: new WeakMap<object, ValidateFunction>() }

@@ -3,11 +3,14 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../schemas/common.js'
 import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
+import { KeyedTokenBucket } from '../users/erase-limit.js'
 
 /** The user a preferences route is about, for end-user tokens. */
 const userOfPath = (request: FastifyRequest): string[] => [(request.params as { userId: string }).userId]
 
 const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const eraseLimit = new KeyedTokenBucket(app.config.eraseRate)
+
   app.get('/v1/users/:userId/preferences', {
     config: { scope: 'preferences', userIdsOf: userOfPath },
     schema: {
@@ -41,12 +44,19 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'eraseUser',
       tags: ['users'],
       summary: 'Erase a user',
-      description: 'Removes every key of the user: impressions, preferences, fatigue, idempotency records. Afterwards the user is as new.',
+      description: 'Removes every key of the user: impressions, preferences, fatigue, idempotency records. Afterwards the user is as new. ' +
+        'Each API key may erase at most POPGUARD_ERASE_RATE users a second on each instance; beyond, 429 with `Retry-After`.',
       security: [{ apiKey: [] }],
       params: UserParams,
-      response: { 204: Type.Null({ description: 'Erased (also when nothing was stored).' }), ...errorResponses(400, 401, 403, 503) }
+      response: { 204: Type.Null({ description: 'Erased (also when nothing was stored).' }), ...errorResponses(400, 401, 403, 429, 503) }
     }
   }, async (request, reply) => {
+    const waitMs = eraseLimit.take(request.apiKey?.name ?? '')
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000)
+      return reply.code(429).header('retry-after', String(seconds))
+        .send({ error: 'too_many_requests', message: `this API key reached its erasure rate (${app.config.eraseRate} a second); retry in ${seconds} s` })
+    }
     await app.users.erase(request.params.userId)
     return reply.code(204).send(null)
   })

@@ -12,7 +12,11 @@ export const ClientEvent = Type.Object({
     description: '`shown` confirms the reserved impression, `discarded` releases it (not rendered); `dismissed`, `clicked`, ' +
       '`converted` and `complained` feed fatigue: repeated dismissals back a campaign off, a complaint stops it for the user.'
   }),
-  at: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened; the time of receipt if absent or later.' }))
+  at: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'When it happened: at most 30 days before and 5 minutes after the time of receipt (else 400 naming it); ' +
+      'the time of receipt if absent or later. A leap second (`23:59:60`) is refused.'
+  }))
 }, { additionalProperties: false, $id: 'Event', description: 'What happened to a pop-up a decision allowed.' })
 
 export const EventsBody = Type.Object({

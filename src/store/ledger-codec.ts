@@ -5,6 +5,8 @@ import type { Impression } from '../decision/user-state.js'
  * ts (8, base36 ms) | state (1) | class (1) | campaign (6) | category (6) | placement (6) | nonce (8)
  */
 export const RECORD_LENGTH = 36
+/** An applied event in the dedupe log (events.lua): ts (8, base36 ms) | type (1) | nonce (8). */
+export const EVENT_LOG_RECORD_LENGTH = 17
 
 export function decodeLedger (raw: string): Impression[] {
   const out: Impression[] = []

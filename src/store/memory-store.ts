@@ -1,4 +1,5 @@
 import { evaluate } from '../decision/evaluate.js'
+import { MAX_REPLIES, REPLIES_KEPT } from '../decision/limits.js'
 import type { DecisionPlan, StoreOutcome } from '../decision/types.js'
 import type { Impression } from '../decision/user-state.js'
 import { applyEvents, type LoggedEvent } from '../events/apply.js'
@@ -7,17 +8,36 @@ import { fatigueForRules, preferencesForRules } from '../users/preferences.js'
 import type { Store } from './store.js'
 
 interface Expiring<T> { value: T, expiresAt: number }
+/** An idempotency record: the first answer to a request id, and when it stops counting. */
+interface Reply { outcome: string, expiresAt: number, nonce: string }
 
 /** One user's state, one entry per Redis key, each with its own lifetime. */
-interface UserKeys {
+interface UserEntries {
   ledger?: Expiring<Impression[]>
   prefs?: Expiring<Record<string, string>>
   fatigue?: Expiring<Record<string, string>>
   log?: Expiring<LoggedEvent[]>
-  replies: Map<string, Expiring<string>>
+  /** One hash in Redis: the hash expires as a whole, each record by the time it carries. */
+  replies?: Expiring<Map<string, Reply>>
 }
 
 const isEmpty = (hash: Record<string, string>): boolean => Object.keys(hash).length === 0
+const nonceOrder = (nonce: string): number => /^[0-9a-f]{8}$/i.test(nonce) ? parseInt(nonce, 16) : 0
+
+/**
+ * The record that makes MAX_REPLIES + 1 drops the expired ones and keeps the REPLIES_KEPT newest
+ * (oldest first by expiry, then by nonce): the twin of the prune in decide.lua.
+ */
+function pruneReplies (replies: Map<string, Reply>, now: number): void {
+  if (replies.size <= MAX_REPLIES) return
+  const live: [string, Reply][] = []
+  for (const [id, r] of replies) {
+    if (r.expiresAt > now) live.push([id, r])
+    else replies.delete(id)
+  }
+  live.sort(([, a], [, b]) => a.expiresAt - b.expiresAt || nonceOrder(a.nonce) - nonceOrder(b.nonce))
+  for (const [id] of live.slice(0, Math.max(0, live.length - REPLIES_KEPT))) replies.delete(id)
+}
 
 /**
  * The embedded store: one process only, nothing survives a restart. It runs the
@@ -25,7 +45,7 @@ const isEmpty = (hash: Record<string, string>): boolean => Object.keys(hash).len
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
-  private readonly users = new Map<string, UserKeys>()
+  private readonly users = new Map<string, UserEntries>()
   private readonly sweeper: NodeJS.Timeout
 
   constructor (private readonly clock: () => number = Date.now) {
@@ -35,9 +55,10 @@ export class MemoryStore implements Store {
 
   async decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome> {
     const user = this.user(userTag)
+    const replies = this.live(user.replies)
     if (plan.requestId !== '') {
-      const prior = this.live(user.replies.get(plan.requestId))
-      if (prior !== undefined) return { ...JSON.parse(prior) as StoreOutcome, replayed: true }
+      const prior = replies?.get(plan.requestId)
+      if (prior !== undefined && prior.expiresAt > plan.now) return { ...JSON.parse(prior.outcome) as StoreOutcome, replayed: true }
     }
     const before = this.live(user.ledger) ?? []
     const state = {
@@ -52,7 +73,10 @@ export class MemoryStore implements Store {
     }
     const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false }
     if (plan.requestId !== '') {
-      user.replies.set(plan.requestId, { value: JSON.stringify(outcome), expiresAt: this.clock() + plan.idempotencyTtlMs })
+      const map = replies ?? new Map<string, Reply>()
+      map.set(plan.requestId, { outcome: JSON.stringify(outcome), expiresAt: plan.now + plan.idempotencyTtlMs, nonce: plan.nonce })
+      user.replies = { value: map, expiresAt: this.clock() + plan.idempotencyTtlMs }
+      pruneReplies(map, plan.now)
     }
     return outcome
   }
@@ -89,7 +113,7 @@ export class MemoryStore implements Store {
     const user = this.users.get(userTag)
     if (user === undefined) return 0
     this.users.delete(userTag)
-    const keys: (Expiring<unknown> | undefined)[] = [user.ledger, user.prefs, user.fatigue, user.log, ...user.replies.values()]
+    const keys: (Expiring<unknown> | undefined)[] = [user.ledger, user.prefs, user.fatigue, user.log, user.replies]
     return keys.filter((e) => this.live(e) !== undefined).length
   }
 
@@ -103,10 +127,10 @@ export class MemoryStore implements Store {
     clearInterval(this.sweeper)
   }
 
-  private user (userTag: string): UserKeys {
+  private user (userTag: string): UserEntries {
     let user = this.users.get(userTag)
     if (user === undefined) {
-      user = { replies: new Map() }
+      user = {}
       this.users.set(userTag, user)
     }
     return user
@@ -118,13 +142,13 @@ export class MemoryStore implements Store {
 
   private sweep (): void {
     for (const [tag, user] of this.users) {
-      for (const [id, reply] of user.replies) if (this.live(reply) === undefined) user.replies.delete(id)
+      if (this.live(user.replies) === undefined) delete user.replies
       if (this.live(user.ledger) === undefined) delete user.ledger
       if (this.live(user.prefs) === undefined) delete user.prefs
       if (this.live(user.fatigue) === undefined) delete user.fatigue
       if (this.live(user.log) === undefined) delete user.log
       if (user.ledger === undefined && user.prefs === undefined && user.fatigue === undefined &&
-        user.log === undefined && user.replies.size === 0) this.users.delete(tag)
+        user.log === undefined && user.replies === undefined) this.users.delete(tag)
     }
   }
 }

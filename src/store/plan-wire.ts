@@ -6,11 +6,12 @@ import type { DecisionPlan, PlanCap } from '../decision/types.js'
  * decoding the plan was the largest single cost inside the script (docs/benchmark.md).
  *
  * [now, decisionId, nonce, requestId, enforce 0|1, plc, horizonMs, ledgerTtlMs, leaseMs,
- *  releaseUnconfirmed 0|1, cooldownMs, idempotencyTtlMs, echo, caps, candidates]
+ *  releaseUnconfirmed 0|1, cooldownMs, idempotencyTtlMs, echo, caps, candidates, deadline]
  * caps:       [[id, limit, since, resetAt, windowMs, cmp, cat, plc], ...]
  * candidates: [[cls, pri, cmp, cat, catName, final, gate, gateRetryMs, [cap index from 1, ...]], ...]
+ * deadline:   ms in Redis's clock after which the script records nothing (0: none)
  */
-export function encodePlan (plan: DecisionPlan): string {
+export function encodePlan (plan: DecisionPlan, deadline = 0): string {
   const caps: PlanCap[] = []
   const byId = new Map<string, number[]>()
   const candidates = plan.candidates.map((c) =>
@@ -18,7 +19,7 @@ export function encodePlan (plan: DecisionPlan): string {
   return JSON.stringify([
     plan.now, plan.decisionId, plan.nonce, plan.requestId, plan.enforce ? 1 : 0, plan.plc, plan.horizonMs,
     plan.ledgerTtlMs, plan.leaseMs, plan.releaseUnconfirmed ? 1 : 0, plan.cooldownMs, plan.idempotencyTtlMs,
-    plan.echo, caps.map((k) => [k.id, k.limit, k.since, k.resetAt, k.windowMs, k.cmp, k.cat, k.plc]), candidates
+    plan.echo, caps.map((k) => [k.id, k.limit, k.since, k.resetAt, k.windowMs, k.cmp, k.cat, k.plc]), candidates, deadline
   ])
 }
 

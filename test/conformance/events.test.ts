@@ -142,6 +142,22 @@ describe.each(STORE_KINDS)('client events (%s store)', (kind) => {
     })
   }
 
+  it('takes an event time a little ahead as now, and refuses one too far ahead or too old, naming it', async () => {
+    const clock = new TestClock()
+    const api = await start({ caps: ONE_A_DAY }, clock)
+    const d = await ask(['a'])
+    const at = (ms: number) => new Date(clock.ms + ms).toISOString()
+    for (const [ms, path] of [[5 * 60_000 + 1, '/events/1/at'], [-30 * DAY - 1, '/events/1/at']] as const) {
+      const res = await api.events([{ ...event(d, 'shown'), at: at(0) }, { ...event(d, 'discarded'), at: at(ms) }])
+      expect(res.status).toBe(400)
+      expect(res.body).toMatchObject({ error: 'bad_request', details: [{ path }] })
+    }
+    expect((await ask(['b'])).candidates[0]).toMatchObject({ reason: 'cap_exceeded' }) // nothing of either batch was applied
+    expect((await api.events([{ ...event(d, 'discarded'), at: at(5 * 60_000) }])).body).toEqual({ accepted: 1, rejected: [] })
+    expect((await ask(['b'])).show).toEqual({ campaignId: 'b' })
+    expect((await api.events([{ ...event(d, 'dismissed'), at: at(-30 * DAY) }])).status).toBe(202)
+  })
+
   it('refuses a bad batch whole, applying nothing', async () => {
     const api = await start({ caps: ONE_A_DAY })
     const d = await ask(['a'])

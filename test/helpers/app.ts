@@ -10,6 +10,7 @@ import { RedisGovernanceStore } from '../../src/governance/redis-governance-stor
 import type { Campaign, Policy, PolicyFile } from '../../src/policy/schema.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { createRedisClient } from '../../src/store/redis-client.js'
+import { clientTimeoutFor } from '../../src/store/deadline.js'
 import { RedisStore } from '../../src/store/redis-store.js'
 import type { Store } from '../../src/store/store.js'
 
@@ -51,7 +52,7 @@ export function testConfig (over: Partial<AppConfig> = {}): AppConfig {
 export const userTag = (userId: string): string => userTagger(testConfig().userKey)(userId)
 
 export function redisStore (prefix: string, url = inject('redisUrl'), timeoutMs = 200): RedisStore {
-  return new RedisStore(createRedisClient({ url, commandTimeoutMs: timeoutMs }), { keyPrefix: prefix, onConnectionError: () => {} })
+  return new RedisStore(createRedisClient({ url, commandTimeoutMs: clientTimeoutFor(timeoutMs) }), { keyPrefix: prefix, timeoutMs, onConnectionError: () => {} })
 }
 
 /** The governance store (policy, campaigns, penalties, audit) under the same prefix as the user store. */

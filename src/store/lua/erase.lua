@@ -1,8 +1,8 @@
 --[[
-  erase.lua: removes a user's known state in one step, so consent, caps and fatigue are gone at once.
-  The store then scans the user's hash tag for what remains (idempotency records, whose names cannot be known).
+  erase.lua: removes every key of one user in one step, so consent, caps, fatigue and idempotency
+  records are gone at once. A user has exactly these keys (src/store/keys.ts): nothing is searched for.
 
-  KEYS     every known key of one user: ledger, preferences, fatigue, dedupe log (all one hash tag)
+  KEYS     the user's ledger, preferences, fatigue, dedupe log and idempotency hash (all one hash tag)
   ARGV     none
   Returns  how many of the keys existed
 ]]

@@ -248,7 +248,7 @@ export type paths = {
         post?: never;
         /**
          * Erase a user
-         * @description Removes every key of the user: impressions, preferences, fatigue, idempotency records. Afterwards the user is as new.
+         * @description Removes every key of the user: impressions, preferences, fatigue, idempotency records. Afterwards the user is as new. Each API key may erase at most POPGUARD_ERASE_RATE users a second on each instance; beyond, 429 with `Retry-After`.
          */
         delete: operations["eraseUser"];
         options?: never;
@@ -446,7 +446,7 @@ export type components = {
             type: "shown" | "discarded" | "dismissed" | "clicked" | "converted" | "complained";
             /**
              * Format: date-time
-             * @description When it happened; the time of receipt if absent or later.
+             * @description When it happened: at most 30 days before and 5 minutes after the time of receipt (else 400 naming it); the time of receipt if absent or later. A leap second (`23:59:60`) is refused.
              */
             at?: string;
         };
@@ -2316,6 +2316,15 @@ export interface operations {
             };
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
