@@ -67,7 +67,7 @@ describe('the example shop page in a browser', () => {
     ])
 
     await page.click('#as-other')
-    await page.waitForFunction('document.getElementById("other-result").textContent !== ""')
+    await page.waitForSelector('#other-result:not(:empty)', { timeout: 15_000 })
     expect(await page.textContent('#other-result')).toBe('refused 403')
     // The refusal is the only error the browser reports (the 403 itself); nothing threw.
     expect(problems.filter((p) => !p.includes('403'))).toEqual([])
