@@ -23,6 +23,12 @@ describe('validation messages', () => {
     expect(res.json().details).toEqual([{ path: '/snoozeUntil', message: 'must be string or null' }])
   })
 
+  it('keep the message of a branch that failed deeper than its type (a bad date in a date-or-null field)', async () => {
+    const res = await t.app.inject({ method: 'PUT', url: '/v1/users/u-messages/preferences', headers: { authorization: 'Bearer dev-preferences-key' }, payload: { marketing: 'on', snoozeUntil: 'next tuesday' } })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().details[0]).toEqual({ path: '/snoozeUntil', message: 'must match format "date-time"' })
+  })
+
   it('keep the other messages as Ajv words them', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/decide', headers: AUTH, payload: { userId: 'u', placement: 'home', candidates: [] } })
     expect(res.json().details).toEqual([{ path: '/candidates', message: 'must NOT have fewer than 1 items' }])

@@ -35,9 +35,11 @@ export function validationDetails (errors: FastifySchemaValidationError[]): Fiel
     if (v.keyword === 'anyOf') {
       const prefix = `${v.schemaPath}/`
       const branches = pending.filter((b) => b.schemaPath.startsWith(prefix) && b.instancePath === v.instancePath)
-      const others = pending.filter((b) => !branches.includes(b))
-      details.push(...others.map((b) => ({ path: pathOf(b), message: b.message ?? 'is invalid' })))
-      details.push({ path: pathOf(v), message: alternatives(branches) ?? v.message ?? 'is invalid' })
+      const allowed = alternatives(branches)
+      // A branch that failed deeper (a format, a pattern) says more than a summary: keep Ajv's errors then.
+      const kept = allowed === null ? pending : pending.filter((b) => !branches.includes(b))
+      details.push(...kept.map((b) => ({ path: pathOf(b), message: b.message ?? 'is invalid' })))
+      details.push({ path: pathOf(v), message: allowed ?? v.message ?? 'is invalid' })
       pending = []
       continue
     }
