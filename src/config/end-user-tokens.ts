@@ -21,7 +21,8 @@ const KeyEntry = Type.Object({
 const KeyRules = Type.Object({
   issuer: Type.String({ minLength: 1, maxLength: 256 }),
   audience: Type.String({ minLength: 1, maxLength: 256 }),
-  maxLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+  // Short-lived by construction: an hour at most, so a token leaked from a device soon stops working.
+  maxLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })),
   keys: Type.Array(KeyEntry, { minItems: 1, maxItems: 10 }),
   origins: Type.Optional(Type.Array(Origin, { maxItems: 50 }))
 }, { additionalProperties: false })
