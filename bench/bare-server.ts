@@ -24,7 +24,7 @@ if (!Number.isInteger(port) || port <= 0 || redisUrl === undefined) {
   process.exit(78)
 }
 
-// The same client settings as popguard's decision path (src/store/redis-client.ts).
+// The same client settings as popguard's decision path (src/redis/connection.ts).
 const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 50, autoResendUnfulfilledCommands: false, enableAutoPipelining: false })
 redis.defineCommand('benchTouch', { numberOfKeys: 1, lua: TOUCH_LUA })
 const client = redis as unknown as CountingClient

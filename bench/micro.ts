@@ -9,8 +9,8 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { destination, pino } from 'pino'
-import { planDecision, type DecideInput } from '../src/decision/plan.js'
-import { compilePolicy } from '../src/policy/compile.js'
+import { planDecision, type DecideInput } from '../src/rules/decide/plan.js'
+import { compilePolicy } from '../src/rules/policy/compile.js'
 
 const ROOT = new URL('..', import.meta.url)
 

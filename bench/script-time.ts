@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { userTagger } from '../src/decision/codes.js'
-import { planDecision, type DecideInput } from '../src/decision/plan.js'
-import { compilePolicy } from '../src/policy/compile.js'
-import { userKeys } from '../src/store/keys.js'
-import { LEDGER_PRELUDE } from '../src/store/lua-scripts.js'
-import { encodePlan } from '../src/store/plan-wire.js'
+import { userTagger } from '../src/rules/decide/codes.js'
+import { planDecision, type DecideInput } from '../src/rules/decide/plan.js'
+import { compilePolicy } from '../src/rules/policy/compile.js'
+import { userKeys } from '../src/redis/keys.js'
+import { LEDGER_PRELUDE } from '../src/redis/scripts.js'
+import { encodePlan } from '../src/redis/user-store/plan-wire.js'
 import { removeOnExit, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 
@@ -21,7 +21,7 @@ const ROOT = new URL('..', import.meta.url)
 const DECIDES = 30_000
 const USERS = 100_000
 const files = process.argv.slice(2)
-if (files.length === 0) files.push(new URL('src/store/lua/decide.lua', ROOT).pathname)
+if (files.length === 0) files.push(new URL('src/redis/user-store/decide.lua', ROOT).pathname)
 
 const doc = JSON.parse(readFileSync(new URL('bench/policy.json', ROOT), 'utf8'))
 const policy = compilePolicy(doc.policy, doc.campaigns, 1)
@@ -34,7 +34,7 @@ const r = redis.admin(0)
 try {
   for (const file of files) {
     await r.flushdb()
-    // decide.lua runs with the shared constants and ledger-lib.lua in front of it, as src/store/lua-scripts.ts loads it.
+    // decide.lua runs with the shared constants and ledger-lib.lua in front of it, as src/redis/scripts.ts loads it.
     const sha = await r.script('LOAD', LEDGER_PRELUDE + readFileSync(file, 'utf8')) as string
     await r.config('RESETSTAT')
     let pending: Promise<unknown>[] = []

@@ -1,4 +1,4 @@
-// tsc copies no .lua or page files; the code reads them from beside its compiled self.
-import { cpSync } from 'node:fs'
-cpSync('src/store/lua', 'dist/src/store/lua', { recursive: true })
-cpSync('src/reports/page', 'dist/src/reports/page', { recursive: true })
+// tsc copies only what it compiles: the Lua scripts and the pages' files go beside the compiled code that reads them.
+import { cpSync, statSync } from 'node:fs'
+const ASSET = /\.(lua|html|css)$|\/report-page\/[^/]+\.js$/
+cpSync('src', 'dist/src', { recursive: true, filter: (path) => statSync(path).isDirectory() || ASSET.test(path) })

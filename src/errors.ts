@@ -23,22 +23,12 @@ export const ERROR_CODES: Record<number, string> = {
   503: 'unavailable'
 }
 
-export interface FieldDetail { path: string, message: string }
-
 export const InvalidTimezoneError = createError<[string]>('POPGUARD_INVALID_TIMEZONE', 'context.timezone: unknown time zone "%s"', 400)
 export const UnauthorizedError = createError('POPGUARD_UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)', 401)
 export const ForbiddenError = createError<[string]>('POPGUARD_FORBIDDEN', 'this API key lacks the "%s" scope', 403)
 export const NotFoundError = createError<[string]>('POPGUARD_NOT_FOUND', '%s', 404)
 export const UnavailableError = createError<[string]>('POPGUARD_UNAVAILABLE', '%s', 503)
 
-/** A 400 that names the fields at fault. */
-export class ValidationError extends Error {
-  readonly statusCode = 400
-  constructor (message: string, readonly details: FieldDetail[]) {
-    super(message)
-    this.name = 'ValidationError'
-  }
-}
 export const PreconditionFailedError = createError<[string]>('POPGUARD_PRECONDITION_FAILED', '%s', 412)
 export const PreconditionRequiredError = createError<[string]>('POPGUARD_PRECONDITION_REQUIRED', '%s', 428)
 export const UriTooLongError = createError<[number]>('POPGUARD_URI_TOO_LONG', 'the URL is longer than %d characters', 414)

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { buildApp, EXAMPLE_POLICY_FILE } from './app.js'
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js'
 import { createServerLogger } from './log/logger.js'
-import { PolicyFileError } from './policy/load-file.js'
+import { PolicyFileError } from './config/policy-file.js'
 
 function sayWhatRuns (log: Logger, config: AppConfig): void {
   if (config.redis === null) {

@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { createRedisClient } from '../src/store/redis-client.js'
-import { RedisStore } from '../src/store/redis-store.js'
+import { createRedisClient } from '../src/redis/connection.js'
+import { RedisStore } from '../src/redis/user-store/redis-user-store.js'
 import { AUTH, campaign, policy, redisStore, testConfig, uniquePrefix } from './helpers/app.js'
 import { startRedisCluster, type RedisCluster } from './helpers/redis-cluster.js'
-import type { Store } from '../src/store/store.js'
+import type { Store } from '../src/store/user-store.js'
 
 const file = {
   policy: policy({ caps: [{ id: 'daily', per: 'user', limit: 3, window: '1d' }] }),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../src/config/config.js'
-import { loadPolicyFile } from '../src/policy/load-file.js'
+import { loadPolicyFile } from '../src/config/policy-file.js'
 import { EXAMPLE_POLICY_FILE } from '../src/app.js'
 
 describe('configuration from the environment', () => {

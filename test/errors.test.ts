@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import type { DecisionPlan, StoreOutcome } from '../src/decision/types.js'
-import { MemoryStore } from '../src/store/memory-store.js'
+import type { DecisionPlan, StoreOutcome } from '../src/rules/decide/types.js'
+import { MemoryStore } from '../src/memory/user-store.js'
 import { AUTH, campaign, policy, testApp, testConfig, type TestApp } from './helpers/app.js'
 import { expectErrorShape } from './helpers/error-shape.js'
 

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { createRedisClient } from '../src/store/redis-client.js'
-import { RedisStore } from '../src/store/redis-store.js'
+import { createRedisClient } from '../src/redis/connection.js'
+import { RedisStore } from '../src/redis/user-store/redis-user-store.js'
 import { AUTH, campaign, policy, testConfig } from './helpers/app.js'
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js'
 

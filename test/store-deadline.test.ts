@@ -7,16 +7,16 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { userTag, campaign, policy, uniquePrefix } from './helpers/app.js'
-import { planDecision } from '../src/decision/plan.js'
-import { compilePolicy } from '../src/policy/compile.js'
-import { clientTimeoutFor } from '../src/store/deadline.js'
-import { userKeys } from '../src/store/keys.js'
-import { luaScript } from '../src/store/lua-scripts.js'
-import { encodePlan } from '../src/store/plan-wire.js'
-import { createRedisClient } from '../src/store/redis-client.js'
-import { RedisStore } from '../src/store/redis-store.js'
-import type { StoreCallResult } from '../src/store/store-faults.js'
-import { StoreUnavailableError } from '../src/store/store.js'
+import { planDecision } from '../src/rules/decide/plan.js'
+import { compilePolicy } from '../src/rules/policy/compile.js'
+import { clientTimeoutFor } from '../src/redis/deadline.js'
+import { userKeys } from '../src/redis/keys.js'
+import { luaScript } from '../src/redis/scripts.js'
+import { encodePlan } from '../src/redis/user-store/plan-wire.js'
+import { createRedisClient } from '../src/redis/connection.js'
+import { RedisStore } from '../src/redis/user-store/redis-user-store.js'
+import type { StoreCallResult } from '../src/redis/store-faults.js'
+import { StoreUnavailableError } from '../src/store/user-store.js'
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js'
 
 const compiled = compilePolicy(policy(), [campaign('a')], 1)
@@ -51,7 +51,7 @@ describe('the store deadline', () => {
   it('a script given a deadline already past records nothing and says it was late', async () => {
     const plan = planFor('late-by-design', 'req-1')
     const k = keysOf('late-by-design')
-    const lua = luaScript('decide.lua', { ledgerLib: true })
+    const lua = luaScript('user-store/decide.lua', { ledgerLib: true })
     expect(await admin.eval(lua, 4, k.ledger, k.prefs, k.fatigue, k.replies, encodePlan(plan, 1))).toEqual([2, ''])
     expect(await admin.exists(k.ledger, k.replies)).toBe(0)
     // The same plan in time records the impression and the answer.

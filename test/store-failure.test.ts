@@ -10,8 +10,8 @@ import { pino } from 'pino'
 import { campaign, policy, testConfig, uniquePrefix, type TestApp } from './helpers/app.js'
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js'
 import { buildApp } from '../src/app.js'
-import { createRedisClient } from '../src/store/redis-client.js'
-import { RedisStore } from '../src/store/redis-store.js'
+import { createRedisClient } from '../src/redis/connection.js'
+import { RedisStore } from '../src/redis/user-store/redis-user-store.js'
 
 const file = {
   policy: policy({ onStoreFailure: { marketing: 'suppress', service: 'allow', critical: 'allow' } }),

@@ -4,8 +4,8 @@
  */
 import { ReplyError } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { StoreDeadlineError } from '../src/store/deadline.js'
-import { isStoreFault } from '../src/store/store-faults.js'
+import { StoreDeadlineError } from '../src/redis/deadline.js'
+import { isStoreFault } from '../src/redis/store-faults.js'
 
 const reply = (message: string): Error => new ReplyError(message) as Error
 

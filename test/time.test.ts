@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { calendarDayBounds, isValidTimeZone, secondsLeftInWindow } from '../src/decision/time.js'
+import { calendarDayBounds, isValidTimeZone, secondsLeftInWindow } from '../src/rules/time.js'
 
 describe('local time in IANA zones', () => {
   it('finds the local day of a zone far ahead of UTC', () => {

@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { DecisionRecord } from '../decision/service.js'
-import type { EventRecord } from '../events/event-service.js'
-import type { BreakerState } from '../store/circuit-breaker.js'
+import type { DecisionRecord } from '../services/decide/decision-service.js'
+import type { EventRecord } from '../services/events/event-service.js'
+import type { BreakerState } from '../redis/circuit-breaker.js'
 import type { BuildInfo } from './build-info.js'
-import type { StoreCallResult } from '../store/store-faults.js'
+import type { StoreCallResult } from '../redis/store-faults.js'
 
 /** Decisions take well under a millisecond on a healthy path; the buckets must see that. */
 const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]

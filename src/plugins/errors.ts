@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ERROR_CODES, ValidationError, type FieldDetail } from '../errors.js'
+import { ERROR_CODES } from '../errors.js'
+import { ValidationError, type FieldDetail } from '../rules/errors.js'
 import { validationDetails } from './validation-messages.js'
 import type { ErrorBody } from '../schemas/common.js'
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Metrics } from '../metrics/metrics.js'
-import type { RedisStore } from '../store/redis-store.js'
+import type { RedisStore } from '../redis/user-store/redis-user-store.js'
 
 /** Requests no route matched share one label: their raw URLs may carry user ids. */
 const UNMATCHED = 'unmatched'

@@ -1,5 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify'
-import type { FieldDetail } from '../errors.js'
+import type { FieldDetail } from '../rules/errors.js'
 
 const pathOf = (v: FastifySchemaValidationError): string => {
   const missing = v.keyword === 'required' ? `/${String(v.params.missingProperty)}` : ''

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { PreconditionRequiredError } from '../errors.js'
-import type { Preconditions } from '../governance/preconditions.js'
-import type { Actor } from '../governance/service.js'
+import type { Preconditions } from '../services/governance/preconditions.js'
+import type { Actor } from '../services/governance/governance-service.js'
 
 /** The acting key's name and the optional `X-Change-Reason`, for the audit trail. */
 export function actorOf (request: FastifyRequest): Actor {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Campaign } from '../policy/schema.js'
+import { Campaign } from '../rules/policy/schema.js'
 import { errorResponses } from '../schemas/common.js'
 import {
   AdminWriteHeaders, CampaignIdParams, CampaignPutHeaders, CampaignQuery, CampaignView, IfMatchHeaders, Paged, PenaltyBody

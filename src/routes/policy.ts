@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Policy } from '../policy/schema.js'
+import { Policy } from '../rules/policy/schema.js'
 import { errorResponses } from '../schemas/common.js'
-import { policyEtag } from '../governance/preconditions.js'
+import { policyEtag } from '../services/governance/preconditions.js'
 import { AdminWriteHeaders, Paged, Paging, PolicyHistoryItem, StoredPolicyBody } from '../schemas/governance.js'
 import { actorOf, preconditionsOf } from './admin-request.js'
 

@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
-const read = (name: string): string => readFileSync(new URL(`../reports/page/${name}`, import.meta.url), 'utf8')
+const read = (name: string): string => readFileSync(new URL(`./report-page/${name}`, import.meta.url), 'utf8')
 const FILES = {
   '/reports': { type: 'text/html; charset=utf-8', body: read('index.html') },
   '/reports/app.js': { type: 'text/javascript; charset=utf-8', body: read('app.js') },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
-import { campaignCsv } from '../reports/csv.js'
+import { campaignCsv } from '../rules/reports/csv.js'
 import { errorResponses } from '../schemas/common.js'
 import { CampaignReport, CampaignReportQuery, DailyReport, ReportRange } from '../schemas/reports.js'
 

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../schemas/common.js'
 import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
-import { KeyedTokenBucket } from '../users/erase-limit.js'
+import { KeyedTokenBucket } from '../plugins/token-bucket.js'
 
 /** The user a preferences route is about, for end-user tokens. */
 const userOfPath = (request: FastifyRequest): string[] => [(request.params as { userId: string }).userId]

@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
-import { Campaign, Cap, Policy } from '../policy/schema.js'
+import { Campaign, Cap, Policy } from '../rules/policy/schema.js'
 import { ErrorBody, Health } from './common.js'
 import { CandidateAnswer, DecideAnswer, DecideBody } from './decide.js'
 import { ClientEvent, EventsAnswer, EventsBody } from './events.js'

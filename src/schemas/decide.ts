@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { REASONS } from '../decision/types.js'
+import { REASONS } from '../rules/decide/types.js'
 import { UserId } from './common.js'
 
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', description })

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { EVENT_TYPES } from '../events/types.js'
+import { EVENT_TYPES } from '../rules/events/types.js'
 import { UserId } from './common.js'
 
 export const MAX_EVENTS = 500

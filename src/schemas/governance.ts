@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { Campaign, Cap, Penalty, PenaltyAction, Policy } from '../policy/schema.js'
+import { Campaign, Cap, Penalty, PenaltyAction, Policy } from '../rules/policy/schema.js'
 
 const When = Type.String({ format: 'date-time', description: 'An ISO 8601 instant.' })
 const KeyName = Type.String({ description: 'The name of the API key that acted (`boot`: seeded from the policy file; `restore`: an instance wrote back the configuration the store had lost).' })

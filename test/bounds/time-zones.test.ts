@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { calendarDayBounds, canonicalTimeZone, MAX_INVALID_ZONE_NAMES, secondsLeftInWindow, zoneCacheSizes } from '../../src/decision/time.js'
+import { calendarDayBounds, canonicalTimeZone, MAX_INVALID_ZONE_NAMES, secondsLeftInWindow, zoneCacheSizes } from '../../src/rules/time.js'
 import { campaign, policy, TestClock, testApp, type TestApp } from '../helpers/app.js'
 
 const randomCase = (name: string): string => [...name].map((ch) => Math.random() < 0.5 ? ch.toLowerCase() : ch.toUpperCase()).join('')

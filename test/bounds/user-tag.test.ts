@@ -6,7 +6,7 @@ import { hash } from 'node:crypto'
 import { describe, expect, inject, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js'
-import { userTagger } from '../../src/decision/codes.js'
+import { userTagger } from '../../src/rules/decide/codes.js'
 import { AUTH, campaign, policy, rawRedis, testConfig, uniquePrefix } from '../helpers/app.js'
 
 const unkeyedTag = (userId: string): string => hash('sha256', userId, 'base64url').slice(0, 16)

@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { userTag } from '../helpers/app.js'
-import { MAX_EVENT_LOG_RECORDS, MAX_LEDGER_RECORDS, MAX_REPLIES, REPLIES_KEPT } from '../../src/decision/limits.js'
-import { userKeys } from '../../src/store/keys.js'
+import { MAX_EVENT_LOG_RECORDS, MAX_LEDGER_RECORDS, MAX_REPLIES, REPLIES_KEPT } from '../../src/rules/decide/limits.js'
+import { userKeys } from '../../src/redis/keys.js'
 import { campaign, policy, rawRedis, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 

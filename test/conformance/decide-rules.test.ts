@@ -3,7 +3,7 @@
  * and Redis (decide.lua). Any difference between the two fails here.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { PolicyFile } from '../../src/policy/schema.js'
+import type { PolicyFile } from '../../src/rules/policy/schema.js'
 import { campaign, policy, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
 
 const HOUR = 3_600_000
@@ -220,7 +220,7 @@ describe.each(STORE_KINDS)('decision rules (%s store)', (kind) => {
 
   it('replays the first answer whole: cap id of every allowed character, retry time, enforced flag', async () => {
     const clock = new TestClock()
-    const capId = 'AZaz09_.:-x' // every kind of character a cap id may hold (src/policy/schema.ts)
+    const capId = 'AZaz09_.:-x' // every kind of character a cap id may hold (src/rules/policy/schema.ts)
     await start({
       policy: policy({ mode: 'shadow', caps: [{ id: capId, per: 'user', limit: 1, window: '1d' }] }),
       campaigns: [campaign('a'), campaign('b', { priority: 60 }), campaign('off', { status: 'paused' })]

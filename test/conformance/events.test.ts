@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { EventRecord } from '../../src/events/event-service.js'
-import type { Policy } from '../../src/policy/schema.js'
+import type { EventRecord } from '../../src/services/events/event-service.js'
+import type { Policy } from '../../src/rules/policy/schema.js'
 import { campaign, policy, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { PolicyFile } from '../../src/policy/schema.js'
+import type { PolicyFile } from '../../src/rules/policy/schema.js'
 import { campaign, policy, rawRedis, STORE_KINDS, TestClock, testApp, userTag, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 

@@ -3,7 +3,7 @@
  * (memory and Redis) with the same cases.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { PolicyFile } from '../../src/policy/schema.js'
+import type { PolicyFile } from '../../src/rules/policy/schema.js'
 import { campaign, policy, STORE_KINDS, testApp, type TestApp } from '../helpers/app.js'
 import { admin, CLIENT, decideFresh, sleep } from './helpers.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
-import { RedisGovernanceStore } from '../../src/governance/redis-governance-store.js'
+import { RedisGovernanceStore } from '../../src/redis/governance/redis-governance-store.js'
 import { AUTH, campaign, policy, redisStore, testConfig } from '../helpers/app.js'
 import { ADMIN } from './helpers.js'
 

@@ -2,7 +2,7 @@
 // script and the snapshot MULTI work there, and a change message reaches a subscriber
 // connected to another node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisGovernanceStore } from '../../src/governance/redis-governance-store.js'
+import { RedisGovernanceStore } from '../../src/redis/governance/redis-governance-store.js'
 import { campaign } from '../helpers/app.js'
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js'
 import { timeUntil } from './helpers.js'

@@ -3,7 +3,7 @@
  * new campaign `If-None-Match: *`. Without one it is refused (428); with a stale one, 412.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { PolicyFile } from '../../src/policy/schema.js'
+import type { PolicyFile } from '../../src/rules/policy/schema.js'
 import { campaign, policy, STORE_KINDS, testApp, type TestApp } from '../helpers/app.js'
 import { expectErrorShape } from '../helpers/error-shape.js'
 import { ADMIN, admin } from './helpers.js'

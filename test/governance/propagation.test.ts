@@ -4,7 +4,7 @@
  * stored record never replaces the last good one.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { PolicyFile } from '../../src/policy/schema.js'
+import type { PolicyFile } from '../../src/rules/policy/schema.js'
 import { campaign, policy, rawRedis, testApp, uniquePrefix, type TestApp } from '../helpers/app.js'
 import { admin, decideFresh, timeUntil } from './helpers.js'
 

@@ -4,9 +4,9 @@
  * revision fall below the one the restoring instance had loaded.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { GovernanceStore } from '../../src/governance/governance-store.js'
-import { MemoryGovernanceStore } from '../../src/governance/memory-governance-store.js'
-import { restoreCommit, type LoadedConfig } from '../../src/governance/restore.js'
+import type { GovernanceStore } from '../../src/store/governance-store.js'
+import { MemoryGovernanceStore } from '../../src/memory/governance-store.js'
+import { restoreCommit, type LoadedConfig } from '../../src/services/governance/restore.js'
 import { campaign, policy, redisGovernance, STORE_KINDS, uniquePrefix } from '../helpers/app.js'
 
 const at = '2026-06-01T12:00:00.000Z'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CampaignInfo, CampaignRow } from '../../src/reports/campaigns.js'
-import { unhealthyCampaigns, type HealthRule } from '../../src/reports/health.js'
+import type { CampaignInfo, CampaignRow } from '../../src/rules/reports/campaigns.js'
+import { unhealthyCampaigns, type HealthRule } from '../../src/rules/reports/health.js'
 import { campaign, policy, TestClock, uniquePrefix } from '../helpers/app.js'
 import { reportApp, type ReportApp } from '../helpers/reports.js'
 

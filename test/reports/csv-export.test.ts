@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CampaignRow } from '../../src/reports/campaigns.js'
-import { campaignCsv } from '../../src/reports/csv.js'
+import type { CampaignRow } from '../../src/rules/reports/campaigns.js'
+import { campaignCsv } from '../../src/rules/reports/csv.js'
 import { campaign, policy, TestClock, uniquePrefix } from '../helpers/app.js'
 import { REPORTS_AUTH, reportApp, type ReportApp } from '../helpers/reports.js'
 

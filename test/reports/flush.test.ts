@@ -1,9 +1,9 @@
 import pino from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { CountBatch } from '../../src/reports/batch.js'
-import { ReportCounter } from '../../src/reports/counter.js'
-import { ReportFlusher } from '../../src/reports/flusher.js'
-import { FlushNotSentError, type ReportStore, type StoredDay } from '../../src/reports/report-store.js'
+import type { CountBatch } from '../../src/rules/reports/batch.js'
+import { ReportCounter } from '../../src/services/reports/counter.js'
+import { ReportFlusher } from '../../src/services/reports/flusher.js'
+import { FlushNotSentError, type ReportStore, type StoredDay } from '../../src/store/report-store.js'
 import { rawRedis, uniquePrefix } from '../helpers/app.js'
 import { reportStore } from '../helpers/reports.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { holdoutReduction } from '../../src/reports/holdout.js'
+import { holdoutReduction } from '../../src/rules/reports/holdout.js'
 
 describe('the holdout reduction', () => {
   // 1000 treated users saw 200 marketing pop-ups (0.2 each); 100 holdout users saw 80 (0.8 each):

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { cohortOf } from '../../src/decision/holdout.js'
+import { cohortOf } from '../../src/rules/decide/cohort.js'
 import { campaign, policy, TestClock, uniquePrefix } from '../helpers/app.js'
 import { reportApp, type ReportApp } from '../helpers/reports.js'
 

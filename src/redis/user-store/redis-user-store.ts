@@ -1,0 +1,213 @@
+import type { Redis } from 'ioredis'
+import type { DecisionPlan, Reason, StoreOutcome, Verdict } from '../../rules/decide/types.js'
+import type { EventBatch, EventOutcome } from '../../rules/events/types.js'
+import { CircuitBreaker, type BreakerState } from '../circuit-breaker.js'
+import { DEFAULT_STORE_TIMEOUT_MS, SCRIPT_DEADLINE_SHARE, withDeadline } from '../deadline.js'
+import { KEY_PREFIX, userKeys } from '../keys.js'
+import { luaScript } from '../scripts.js'
+import { encodePlan } from './plan-wire.js'
+import { localMs, RedisClock } from '../redis-clock.js'
+import { waitForReady, type RedisClient } from '../connection.js'
+import { isStoreFault, type StoreCallResult } from '../store-faults.js'
+import { StoreUnavailableError, type Store } from '../../store/user-store.js'
+
+const DECIDE_LUA = luaScript('user-store/decide.lua', { ledgerLib: true })
+const EVENTS_LUA = luaScript('user-store/events.lua', { ledgerLib: true })
+const ERASE_LUA = luaScript('user-store/erase.lua')
+
+const CLOCK_SAMPLE_EVERY_MS = 10_000
+/** Until a first clock sample is kept, decisions ask for one at most this often. */
+const CLOCK_RETRY_MS = 200
+
+type LuaVerdict = [Reason, string, number, 0 | 1]
+interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string }
+/** decide.lua's status besides 0 (decided now): replayed, or late (nothing recorded). */
+const REPLAYED = 1
+const LATE = 2
+
+interface ScriptedClient {
+  pgDecide (ledger: string, prefs: string, fatigue: string, replies: string, plan: string): Promise<[0 | 1 | 2, string]>
+  pgEvents (ledger: string, fatigue: string, log: string, batch: string): Promise<EventOutcome[]>
+  pgErase (ledger: string, prefs: string, fatigue: string, log: string, replies: string): Promise<number>
+}
+
+export interface RedisStoreOptions {
+  keyPrefix?: string
+  /** How long a call may take before it is answered by the fallback (ms). */
+  timeoutMs?: number
+  /** Consecutive failures that open the circuit, and how long it stays open (ms). */
+  breakerThreshold?: number
+  breakerOpenMs?: number
+  onBreakerChange?: (state: BreakerState) => void
+  /** Round-trip time of every store call, and how it ended. */
+  onCall?: (op: string, seconds: number, result: StoreCallResult) => void
+  /** Connection errors, at most one a second (ioredis reports every reconnect attempt). */
+  onConnectionError?: (err: Error) => void
+  /** Error replies that are not store faults (script errors), at most one a second; each is counted by onCall. */
+  onScriptError?: (op: string, err: Error) => void
+}
+
+function toVerdict ([reason, capId, retryMs, unenforced]: LuaVerdict): Verdict {
+  const v: Verdict = { reason }
+  if (capId !== '') v.capId = capId
+  if (retryMs >= 0) v.retryMs = retryMs
+  if (unenforced === 1) v.unenforced = true
+  return v
+}
+
+/** At most one call a second; the rest are dropped (ioredis and a broken script can both repeat forever). */
+function oncePerSecond<A extends unknown[]> (fn: ((...args: A) => void) | undefined): (...args: A) => void {
+  let last = 0
+  return (...args) => {
+    if (fn === undefined || Date.now() - last < 1000) return
+    last = Date.now()
+    fn(...args)
+  }
+}
+
+export class RedisStore implements Store {
+  readonly kind
+  readonly breaker: CircuitBreaker
+  readonly clock: RedisClock
+  private readonly prefix: string
+  private readonly timeoutMs: number
+  private readonly sampler: NodeJS.Timeout
+  private readonly scriptError: (op: string, err: Error) => void
+  private sampling = false
+  private lastSampleAt = 0
+
+  constructor (private readonly client: RedisClient, private readonly options: RedisStoreOptions = {}) {
+    this.kind = 'nodes' in client && typeof client.nodes === 'function' ? 'redis-cluster' as const : 'redis' as const
+    this.prefix = options.keyPrefix ?? KEY_PREFIX
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
+    // A kept clock sample is off by at most its round trip: a tenth of the timeout, half the margin the client keeps after the script's deadline.
+    this.clock = new RedisClock(Math.max(2, this.timeoutMs / 10))
+    this.breaker = new CircuitBreaker(options.breakerThreshold ?? 5, options.breakerOpenMs ?? 1000, options.onBreakerChange)
+    this.scriptError = oncePerSecond(options.onScriptError)
+    client.defineCommand('pgDecide', { numberOfKeys: 4, lua: DECIDE_LUA })
+    client.defineCommand('pgEvents', { numberOfKeys: 3, lua: EVENTS_LUA })
+    client.defineCommand('pgErase', { numberOfKeys: 5, lua: ERASE_LUA })
+    const connectionError = oncePerSecond(options.onConnectionError)
+    client.on('error', (err: Error) => connectionError(err))
+    // Redis's clock: at every (re)connection, on each readiness ping, and every few seconds.
+    client.on('ready', () => { this.warmUp().catch(() => {}) })
+    if (client.status === 'ready') this.warmUp().catch(() => {})
+    this.sampler = setInterval(() => { this.sampleClock() }, CLOCK_SAMPLE_EVERY_MS)
+    this.sampler.unref()
+  }
+
+  /** Ready, and warmed up within the same time (see warmUp). */
+  async waitUntilReady (timeoutMs: number): Promise<boolean> {
+    const started = performance.now()
+    if (!await waitForReady(this.client, timeoutMs)) return false
+    const left = Math.max(0, timeoutMs - (performance.now() - started))
+    await withDeadline(this.warmUp(), left).catch(() => {})
+    return true
+  }
+
+  /**
+   * Samples Redis's clock on every master. In a Redis Cluster this also opens the connection to
+   * each master (it opens on its first command), so the first decisions do not spend their
+   * deadline connecting.
+   */
+  private async warmUp (): Promise<void> {
+    await this.clock.sample(this.masters())
+  }
+
+  /**
+   * The script gets a deadline in Redis's clock, a little before the client stops waiting: a
+   * script that starts later records nothing and says so, and the decision follows onStoreFailure.
+   */
+  async decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome> {
+    const k = userKeys(this.prefix, userTag)
+    const deadline = this.clock.toRedis(localMs() + this.timeoutMs * SCRIPT_DEADLINE_SHARE)
+    if (deadline === 0 && performance.now() - this.lastSampleAt > CLOCK_RETRY_MS) this.sampleClock()
+    const [status, json] = await this.call('decide',
+      () => this.scripts.pgDecide(k.ledger, k.prefs, k.fatigue, k.replies, encodePlan(plan, deadline)),
+      ([s]) => s === LATE)
+    if (status === LATE) throw new StoreUnavailableError('store decide: the script started after its deadline and recorded nothing')
+    const o = JSON.parse(json) as LuaOutcome
+    return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: status === REPLAYED }
+  }
+
+  async readPreferences (userTag: string): Promise<Record<string, string>> {
+    const { prefs } = userKeys(this.prefix, userTag)
+    return await this.call('read_preferences', () => this.client.hgetall(prefs))
+  }
+
+  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void> {
+    const { prefs } = userKeys(this.prefix, userTag)
+    await this.call('write_preferences', async () => {
+      const tx = this.client.multi().del(prefs)
+      if (Object.keys(hash).length > 0) tx.hset(prefs, hash).pexpire(prefs, ttlMs)
+      const replies = await tx.exec()
+      const failed = replies?.find(([err]) => err !== null)
+      if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('transaction aborted')
+    })
+  }
+
+  async applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]> {
+    const k = userKeys(this.prefix, userTag)
+    return await this.call('events', () => this.scripts.pgEvents(k.ledger, k.fatigue, k.events, JSON.stringify(batch)))
+  }
+
+  /** Every key of the user by name, in one script: as many commands for a user of many keys as of none. */
+  async erase (userTag: string): Promise<number> {
+    const k = userKeys(this.prefix, userTag)
+    return await this.call('erase', () => this.scripts.pgErase(k.ledger, k.prefs, k.fatigue, k.events, k.replies))
+  }
+
+  async ping (): Promise<void> {
+    await this.call('ping', () => this.client.ping())
+    this.sampleClock()
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.sampler)
+    this.client.disconnect()
+  }
+
+  private get scripts (): ScriptedClient {
+    return this.client as unknown as ScriptedClient
+  }
+
+  /** Starts one clock sample of every master unless one is running; failures are ignored (the calls judge the store's health). */
+  private sampleClock (): void {
+    if (this.sampling) return
+    this.sampling = true
+    this.lastSampleAt = performance.now()
+    this.clock.sample(this.masters()).catch(() => {}).finally(() => { this.sampling = false })
+  }
+
+  private masters (): Redis[] {
+    const client = this.client
+    return 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis]
+  }
+
+  /**
+   * One store call under the deadline and the circuit breaker; every failure becomes
+   * StoreUnavailableError. Only store faults count against the breaker: an error reply or a
+   * late script proves the store answered.
+   */
+  private async call<T> (op: string, fn: () => Promise<T>, isLate: (result: T) => boolean = () => false): Promise<T> {
+    if (!this.breaker.allows()) throw new StoreUnavailableError('circuit open: the store is failing')
+    const started = performance.now()
+    const seconds = (): number => (performance.now() - started) / 1000
+    try {
+      const result = await withDeadline(fn(), this.timeoutMs)
+      this.breaker.succeeded()
+      this.options.onCall?.(op, seconds(), isLate(result) ? 'late' : 'ok')
+      return result
+    } catch (err) {
+      if (isStoreFault(err)) {
+        this.breaker.failed()
+        this.options.onCall?.(op, seconds(), 'error')
+        throw new StoreUnavailableError(`store ${op} failed: ${(err as Error).message}`, { cause: err })
+      }
+      this.breaker.succeeded()
+      this.options.onCall?.(op, seconds(), 'script_error')
+      this.scriptError(op, err as Error)
+      throw new StoreUnavailableError(`store ${op} refused the call: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}

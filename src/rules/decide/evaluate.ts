@@ -1,0 +1,122 @@
+/**
+ * The stateful half of a decision, as a pure function over one user's state.
+ * The in-memory store runs it directly; src/redis/user-store/decide.lua is its twin for
+ * Redis, and test/conformance holds both to the same cases.
+ */
+import { capLedger } from './limits.js'
+import type { DecisionPlan, PlanCandidate, PlanCap, Reason, Verdict } from './types.js'
+import type { Impression, UserState } from './user-state.js'
+
+/** Drops entries no rule can see any more, and unconfirmed reservations whose lease ran out when they are released. */
+export function pruneLedger (ledger: readonly Impression[], plan: DecisionPlan): Impression[] {
+  const oldest = plan.now - plan.horizonMs
+  return ledger.filter((i) => i.ts >= oldest &&
+    !(plan.releaseUnconfirmed && i.state === 'r' && i.ts + plan.leaseMs <= plan.now))
+}
+
+function capVerdict (cap: PlanCap, ledger: readonly Impression[], now: number): Verdict | null {
+  const counted: number[] = []
+  for (const i of ledger) {
+    if (i.cls === 'm' && i.ts >= cap.since &&
+      (cap.cmp === '' || i.cmp === cap.cmp) && (cap.cat === '' || i.cat === cap.cat) && (cap.plc === '' || i.plc === cap.plc)) {
+      counted.push(i.ts)
+    }
+  }
+  if (counted.length < cap.limit) return null
+  counted.sort((a, b) => a - b)
+  const verdict: Verdict = { reason: 'cap_exceeded', capId: cap.id }
+  if (cap.resetAt > 0) {
+    verdict.retryMs = cap.resetAt - now
+  } else {
+    // The (count - limit + 1)-th oldest counted impression must leave the window.
+    const leaving = counted[counted.length - cap.limit]
+    if (leaving !== undefined) verdict.retryMs = leaving + cap.windowMs - now
+  }
+  return verdict
+}
+
+/** A rule that stops the candidate whatever the mode: consent and complaints. */
+function consentVerdict (c: PlanCandidate, state: UserState, now: number): Verdict | null {
+  const prefs = state.prefs
+  if (prefs !== null) {
+    if (c.cls === 'm' && prefs.marketing === 'off') return { reason: 'opted_out' }
+    if (prefs.categoriesOff.includes(c.catName)) return { reason: 'opted_out' }
+    if (c.cls === 'm' && prefs.snoozeUntil !== null && prefs.snoozeUntil > now) {
+      return { reason: 'opted_out', retryMs: prefs.snoozeUntil - now }
+    }
+  }
+  if (state.fatigue?.complained.includes(c.cmp) === true) return { reason: 'fatigue' }
+  return null
+}
+
+/** The frequency rules, in order; in shadow mode or holdout they are reported but not applied. */
+function frequencyVerdict (c: PlanCandidate, state: UserState, ledger: readonly Impression[], plan: DecisionPlan): Verdict | null {
+  if (c.gate !== '') return c.gateRetryMs > 0 ? { reason: c.gate, retryMs: c.gateRetryMs } : { reason: c.gate }
+  const backoff = state.fatigue?.backoffUntil[c.cmp]
+  if (backoff !== undefined && backoff > plan.now) return { reason: 'fatigue', retryMs: backoff - plan.now }
+  if (c.cls !== 'm') return null
+  if (plan.cooldownMs > 0) {
+    let last = -Infinity
+    for (const i of ledger) if (i.cls === 'm' && i.ts > last) last = i.ts
+    if (plan.now - last < plan.cooldownMs) return { reason: 'cooldown', retryMs: last + plan.cooldownMs - plan.now }
+  }
+  for (const cap of c.caps) {
+    const verdict = capVerdict(cap, ledger, plan.now)
+    if (verdict !== null) return verdict
+  }
+  return null
+}
+
+function candidateVerdict (c: PlanCandidate, state: UserState, ledger: readonly Impression[], plan: DecisionPlan): Verdict {
+  if (c.final !== '') return { reason: c.final }
+  if (c.cls === 'c') return { reason: 'eligible' }
+  const consent = consentVerdict(c, state, plan.now)
+  if (consent !== null) return consent
+  const verdict = frequencyVerdict(c, state, ledger, plan)
+  if (verdict === null) return { reason: 'eligible' }
+  if (!plan.enforce) verdict.unenforced = true
+  return verdict
+}
+
+function lastShown (ledger: readonly Impression[], cmp: string): number {
+  let last = 0
+  for (const i of ledger) if (i.cmp === cmp && i.ts > last) last = i.ts
+  return last
+}
+
+/** Highest priority; ties to the campaign shown least recently to this user, then to the client's order. */
+function arbitrate (plan: DecisionPlan, verdicts: readonly Verdict[], ledger: readonly Impression[]): number {
+  let winner = -1
+  let winnerLast = 0
+  plan.candidates.forEach((c, i) => {
+    const v = verdicts[i]
+    if (v === undefined || !(v.reason === 'eligible' || v.unenforced === true)) return
+    const last = lastShown(ledger, c.cmp)
+    const best = winner === -1 ? undefined : plan.candidates[winner]
+    if (best === undefined || c.pri > best.pri || (c.pri === best.pri && last < winnerLast)) {
+      winner = i
+      winnerLast = last
+    }
+  })
+  return winner
+}
+
+export interface Evaluation {
+  winner: number
+  verdicts: Verdict[]
+  ledger: Impression[]
+}
+
+export function evaluate (plan: DecisionPlan, state: UserState): Evaluation {
+  const ledger = pruneLedger(state.ledger, plan)
+  const verdicts = plan.candidates.map((c) => candidateVerdict(c, state, ledger, plan))
+  const winner = arbitrate(plan, verdicts, ledger)
+  verdicts.forEach((v, i) => {
+    if (i !== winner && v.reason === 'eligible') verdicts[i] = { reason: 'lower_priority' as Reason }
+  })
+  const shown = plan.candidates[winner]
+  if (shown !== undefined) {
+    ledger.push({ ts: plan.now, state: 'r', cls: shown.cls, cmp: shown.cmp, cat: shown.cat, plc: plan.plc, nonce: plan.nonce })
+  }
+  return { winner, verdicts, ledger: capLedger(ledger) }
+}

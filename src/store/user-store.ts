@@ -1,0 +1,34 @@
+import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
+import type { EventBatch, EventOutcome } from '../rules/events/types.js'
+
+/**
+ * Everything popguard keeps per user sits behind this interface: Redis in
+ * production, memory for a single development instance. Both implement the same
+ * rules (src/rules/decide/evaluate.ts and src/redis/user-store/decide.lua).
+ */
+export interface Store {
+  readonly kind: 'memory' | 'redis' | 'redis-cluster'
+  /** Runs the stateful rules and records the impression in one atomic step. */
+  decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome>
+  /** The user's preferences hash (empty when none were set). */
+  readPreferences (userTag: string): Promise<Record<string, string>>
+  /** Replaces the user's preferences hash whole, with a fresh TTL. */
+  writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void>
+  /** Applies one user's events atomically, in order; one outcome per event. */
+  applyEvents (userTag: string, batch: EventBatch): Promise<EventOutcome[]>
+  /** Removes every key of the user; answers how many there were. */
+  erase (userTag: string): Promise<number>
+  /** Waits (at most timeoutMs) for the first connection; false when it did not come. Never throws. */
+  waitUntilReady (timeoutMs: number): Promise<boolean>
+  /** Resolves when the store answers. */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+/** The store did not answer in time or at all; the caller falls back to the policy's onStoreFailure. */
+export class StoreUnavailableError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StoreUnavailableError'
+  }
+}
