@@ -36,8 +36,8 @@ if (decision.show === null) {
   $('popup-close').addEventListener('click', async () => {
     $('popup').hidden = true
     popguard.dismissed(decision)
-    const result = await popguard.flush()
-    document.body.dataset.events = `accepted ${result.accepted}`
+    await popguard.flush()
+    document.body.dataset.events = `${popguard.pendingEvents} waiting`
   })
 }
 

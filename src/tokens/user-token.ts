@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { errors, jwtVerify, type JWTHeaderParameters } from 'jose'
+import type { JWTHeaderParameters } from 'jose'
 
 /** The signature algorithms a token may use; never `none`, never one its key was not configured for. */
 export const TOKEN_ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const
@@ -34,7 +34,12 @@ export class TokenError extends Error {
   }
 }
 
-function reasonOf (err: unknown): TokenError['reason'] {
+type Jose = typeof import('jose')
+let jose: Promise<Jose> | undefined
+/** Loaded on the first token: an instance without end-user tokens never pays for it at start. */
+const loadJose = async (): Promise<Jose> => await (jose ??= import('jose'))
+
+function reasonOf (err: unknown, { errors }: Jose): TokenError['reason'] {
   if (err instanceof TokenError) return err.reason
   if (err instanceof errors.JWTExpired) return 'expired'
   if (err instanceof errors.JWTClaimValidationFailed) return err.claim === 'nbf' || err.claim === 'iat' ? 'not_yet_valid' : 'claims'
@@ -62,9 +67,10 @@ export function userTokenVerifier (rules: TokenRules): (token: string) => Promis
   const chooseKey = keyChooser(rules.keys)
   const algorithms = [...new Set(rules.keys.map((k) => k.alg))]
   return async (token) => {
+    const lib = await loadJose()
     try {
       if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('malformed')
-      const { payload } = await jwtVerify(token, chooseKey, {
+      const { payload } = await lib.jwtVerify(token, chooseKey, {
         algorithms,
         issuer: rules.issuer,
         audience: rules.audience,
@@ -77,7 +83,7 @@ export function userTokenVerifier (rules: TokenRules): (token: string) => Promis
       if (exp - iat > rules.maxLifetimeSeconds) throw new TokenError('lifetime')
       return sub
     } catch (err) {
-      throw new TokenError(reasonOf(err))
+      throw new TokenError(reasonOf(err, lib))
     }
   }
 }
