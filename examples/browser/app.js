@@ -3,8 +3,10 @@
 import { PopguardClient } from './sdk/index.js'
 
 const config = await (await fetch('/config.json')).json()
-// A real app knows its user from its session; the example takes it from the URL.
-const user = new URLSearchParams(window.location.search).get('user') ?? 'alice'
+// A real app knows its user from its session; the example takes it (and how often events leave) from the URL.
+const params = new URLSearchParams(window.location.search)
+const user = params.get('user') ?? 'alice'
+const flushIntervalMs = Number(params.get('flushEvery') ?? 2000)
 
 // The token comes from the app's backend, which knows who is signed in; it is short-lived, so
 // fetched again a little before it expires.
@@ -18,7 +20,7 @@ async function userToken () {
   return cached.token
 }
 
-const popguard = new PopguardClient({ baseUrl: config.popguardUrl, apiKey: config.apiKey, userToken, flushIntervalMs: 2000 })
+const popguard = new PopguardClient({ baseUrl: config.popguardUrl, apiKey: config.apiKey, userToken, flushIntervalMs })
 const $ = (id) => document.getElementById(id)
 $('user').textContent = user
 

@@ -74,4 +74,17 @@ describe('the example shop page in a browser', () => {
     expect(problems.filter((p) => !p.includes('403'))).toEqual([])
     await page.close()
   })
+
+  it('sends the events still waiting when the page is left (fetch keepalive on pagehide)', async () => {
+    const page = await browser.newPage()
+    const before = events.length
+    // Events would leave on the interval only after a minute: leaving the page must send them.
+    await page.goto(`${shop.url}/?user=shopper-ben&flushEvery=60000`)
+    await page.waitForSelector('body[data-state=shown]', { timeout: 15_000 })
+    await page.goto('about:blank')
+    const deadline = Date.now() + 10_000
+    while (events.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(events.slice(before)).toEqual([{ type: 'shown', campaignId: 'spring-sale', outcome: 'accepted' }])
+    await page.close()
+  })
 })
