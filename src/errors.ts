@@ -9,7 +9,6 @@ export const ERROR_CODES: Record<number, string> = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
-  405: 'method_not_allowed',
   408: 'request_timeout',
   409: 'conflict',
   412: 'precondition_failed',

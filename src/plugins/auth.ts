@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import type { ApiKey, Scope } from '../config/api-keys.js'
 import { ForbiddenError, UnauthorizedError } from '../errors.js'
 
@@ -34,8 +35,9 @@ function bearer (request: FastifyRequest): string | null {
   return match?.[1] ?? null
 }
 
-export function useApiKeys (app: FastifyInstance, keys: readonly ApiKey[]): void {
-  const find = keyFinder(keys)
+/** Every route with a `config.scope` needs a configured API key holding that scope (401, 403 otherwise). */
+export const authPlugin = fp(async (app) => {
+  const find = keyFinder(app.config.apiKeys)
   app.decorateRequest('apiKey', null)
   // Callback style: an async hook costs a promise and a microtask on every request.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -48,4 +50,4 @@ export function useApiKeys (app: FastifyInstance, keys: readonly ApiKey[]): void
     request.apiKey = key
     done()
   })
-}
+}, { name: 'popguard-auth', dependencies: ['popguard-context', 'popguard-errors'] })

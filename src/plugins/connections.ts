@@ -1,6 +1,7 @@
 import { STATUS_CODES, type ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { UriTooLongError } from '../errors.js'
 import { errorBody } from './errors.js'
 
@@ -69,7 +70,7 @@ export function answerClientError (this: FastifyInstance, err: Error & { code?: 
  * still arrives (on a kept-alive connection) is a 503 in the one shape, with `Retry-After`,
  * instead of Fastify's own 503 body (`return503OnClosing` is off).
  */
-export function useConnectionGates (app: FastifyInstance): void {
+export const connectionsPlugin = fp(async (app) => {
   let closing = false
   app.addHook('preClose', (done) => {
     closing = true
@@ -84,4 +85,4 @@ export function useConnectionGates (app: FastifyInstance): void {
     if (request.raw.url !== undefined && request.raw.url.length > MAX_URL_LENGTH) { done(new UriTooLongError(MAX_URL_LENGTH)); return }
     done()
   })
-}
+}, { name: 'popguard-connections' })

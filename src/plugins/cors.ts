@@ -1,6 +1,5 @@
 import cors from '@fastify/cors'
-import type { FastifyInstance } from 'fastify'
-import type { EndUserTokenRules } from '../config/end-user-tokens.js'
+import fp from 'fastify-plugin'
 import { REQUEST_ID_HEADER } from './request-id.js'
 import { USER_TOKEN_HEADER } from './end-user-token.js'
 
@@ -13,8 +12,8 @@ const PREFLIGHT_MAX_AGE_S = 600
  * any other origin gets none (its preflight is a 404). Register before the API key hook, so
  * that refusals (401, 403) are readable by the page too.
  */
-export async function useCors (app: FastifyInstance, rules: ReadonlyMap<string, EndUserTokenRules>): Promise<void> {
-  const allowed = new Set([...rules.values()].flatMap((r) => r.origins))
+export const corsPlugin = fp(async (app) => {
+  const allowed = new Set([...app.config.endUserTokens.values()].flatMap((r) => r.origins))
   if (allowed.size === 0) return
   await app.register(cors, {
     origin: (origin, callback) => { callback(null, origin !== undefined && allowed.has(origin)) },
@@ -24,4 +23,4 @@ export async function useCors (app: FastifyInstance, rules: ReadonlyMap<string, 
     maxAge: PREFLIGHT_MAX_AGE_S,
     strictPreflight: true
   })
-}
+}, { name: 'popguard-cors', dependencies: ['popguard-context', 'popguard-errors'] })

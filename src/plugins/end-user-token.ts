@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { EndUserTokenRules } from '../config/end-user-tokens.js'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { OtherUserError, UserTokenInvalidError, UserTokenMissingError } from '../errors.js'
 import { TokenError, userTokenVerifier } from '../tokens/user-token.js'
 
@@ -22,7 +22,8 @@ declare module 'fastify' {
  * (401 otherwise), and every user id it names must be the token's subject (403 otherwise).
  * Such a key reaches only operations that name their users. Other keys are not affected.
  */
-export function useEndUserTokens (app: FastifyInstance, rules: ReadonlyMap<string, EndUserTokenRules>): void {
+export const endUserTokensPlugin = fp(async (app) => {
+  const rules = app.config.endUserTokens
   if (rules.size === 0) return
   const verifiers = new Map([...rules].map(([name, r]) => [name, userTokenVerifier(r)]))
   app.decorateRequest('tokenUser', null)
@@ -49,4 +50,4 @@ export function useEndUserTokens (app: FastifyInstance, rules: ReadonlyMap<strin
     if (userIdsOf(request).some((id) => id !== request.tokenUser)) { done(new OtherUserError('the request names a user other than the end-user token\'s')); return }
     done()
   })
-}
+}, { name: 'popguard-end-user-tokens', dependencies: ['popguard-context', 'popguard-auth'] })

@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { ERROR_CODES } from '../errors.js'
 import { ValidationError, type FieldDetail } from '../rules/errors.js'
 import { validationDetails } from './validation-messages.js'
@@ -37,7 +38,7 @@ export function answerFrameworkError (err: FastifyError, _request: FastifyReques
  * One error shape for every failure: `{error, message, details?}`. Client errors say
  * what was wrong; server errors say nothing of the internals and are logged instead.
  */
-export function useErrorShape (app: FastifyInstance): void {
+export const errorsPlugin = fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     if (status >= 500) {
@@ -56,4 +57,4 @@ export function useErrorShape (app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     return reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`))
   })
-}
+}, { name: 'popguard-errors' })

@@ -1,53 +1,47 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
-import type { AppConfig } from '../config/config.js'
+import fp from 'fastify-plugin'
 import type { PolicyFile } from '../rules/policy/schema.js'
-import type { GovernanceStore } from '../store/governance-store.js'
-import { MemoryGovernanceStore } from '../memory/governance-store.js'
-import { PolicySync } from '../services/governance/policy-sync.js'
-import { restoreCommit } from '../services/governance/restore.js'
-import { RedisGovernanceStore } from '../redis/governance/redis-governance-store.js'
 import { GovernanceService } from '../services/governance/governance-service.js'
+import { PolicyState } from '../services/governance/policy-state.js'
+import { DEFAULT_CHECK_EVERY_MS, PolicySync } from '../services/governance/policy-sync.js'
+import { restoreCommit } from '../services/governance/restore.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The policy and registry in force on this instance: the decision path reads it, never the store. */
+    policy: PolicyState
     governance: GovernanceService
   }
 }
 
-export function createGovernanceStore (config: AppConfig, log: FastifyBaseLogger): GovernanceStore {
-  if (config.redis === null) return new MemoryGovernanceStore()
-  return new RedisGovernanceStore(config.redis, {
-    ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
-    onConnectionError: (err) => log.warn({ err: { message: err.message } }, 'governance redis connection error')
-  })
-}
-
 export interface GovernanceOptions {
-  store: GovernanceStore
-  /** The policy file: seeds the store when it holds no policy yet (or always, with `overwrite`). */
+  /** The policy file: seeds the store when it holds no policy yet (or always, with POPGUARD_POLICY_OVERWRITE). */
   file: PolicyFile
-  overwrite: boolean
-  clock: () => number
-  checkEveryMs: number
+  /** How often the store's revision is checked (ms). */
+  checkEveryMs?: number
 }
 
 /**
- * Seeds the store, loads what it holds into `app.policy` and keeps it in step. If the store
- * cannot be read at boot, the file's policy serves (version 0) until the periodic check
+ * Seeds the governance store, loads what it holds into `app.policy` and keeps it in step. If the
+ * store cannot be read at boot, the file's policy serves (version 0) until the periodic check
  * manages to seed and load. Once loaded, a store that lost its configuration gets back the
  * one this instance loaded (policy-sync.ts); the file seeds only an instance that never loaded.
  */
-export async function useGovernance (app: FastifyInstance, opts: GovernanceOptions): Promise<void> {
-  const sync = new PolicySync(opts.store, app.policy, app.log,
-    async (good, found, why) => await opts.store.commit(restoreCommit(good, found, why, opts.clock())))
-  const service = new GovernanceService(opts.store, () => sync.refresh(), opts.clock)
+export const governancePlugin = fp<GovernanceOptions>(async (app, opts) => {
+  const { clock } = app
+  const store = app.governanceStore
+  // Version 0 until the governance store has been read: from then on the store is the source of truth.
+  const policy = new PolicyState(opts.file.policy, opts.file.campaigns, 0)
+  app.decorate('policy', policy)
+  const sync = new PolicySync(store, policy, app.log,
+    async (good, found, why) => await store.commit(restoreCommit(good, found, why, clock())))
+  const service = new GovernanceService(store, () => sync.refresh(), clock)
   app.decorate('governance', service)
 
   let seededOnce = false
   const seedUnlessLoaded = async (): Promise<void> => {
     if (sync.hasLoaded) return
     // POPGUARD_POLICY_OVERWRITE applies to the first seeding only; later tries seed an empty store.
-    const overwrite = opts.overwrite && !seededOnce
+    const overwrite = app.config.policyOverwrite && !seededOnce
     const outcome = await service.seed(opts.file, overwrite)
     const first = !seededOnce
     seededOnce = true
@@ -62,9 +56,6 @@ export async function useGovernance (app: FastifyInstance, opts: GovernanceOptio
   } catch (err) {
     app.log.warn({ err: { message: (err as Error).message } }, 'governance: store not readable at boot; serving the policy file until it is')
   }
-  await sync.watch(opts.checkEveryMs, seedUnlessLoaded)
-  app.addHook('onClose', async () => {
-    sync.stop()
-    await opts.store.close()
-  })
-}
+  await sync.watch(opts.checkEveryMs ?? DEFAULT_CHECK_EVERY_MS, seedUnlessLoaded)
+  app.addHook('onClose', async () => { sync.stop() })
+}, { name: 'popguard-governance', dependencies: ['popguard-context', 'popguard-stores'] })

@@ -1,27 +1,24 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
-import type { Metrics } from '../metrics/metrics.js'
-import type { RedisStore } from '../redis/user-store/redis-user-store.js'
+import fp from 'fastify-plugin'
+import { buildInfo } from '../metrics/build-info.js'
+import { Metrics } from '../metrics/metrics.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
 
 /** Requests no route matched share one label: their raw URLs may carry user ids. */
 const UNMATCHED = 'unmatched'
 
 /**
- * Feeds the app's metrics (decisions, HTTP requests, gauges read at scrape time) and
- * serves them on `GET /metrics`, without a key, in the Prometheus text format.
+ * The app's metrics registry (the stores and services below feed it), the HTTP request
+ * metrics, and `GET /metrics`, without a key, in the Prometheus text format.
  */
-export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promise<void> {
-  metrics.readFrom({
-    policyVersion: () => app.policy.current.version,
-    rejectedPolicyRecords: () => app.policy.rejectedRecords,
-    governance: () => ({ inStep: app.policy.storeStatus === 'in_step', restores: app.policy.restores }),
-    breakerState: () => (app.store as Partial<RedisStore>).breaker?.state ?? null,
-    storeKind: () => app.store.kind,
-    // Read at scrape time: the reports service is decorated after this plugin.
-    pendingReportUsers: () => app.hasDecorator('reports') ? app.reports.pendingUsers() : 0
-  })
-  app.decisions.onDecision(metrics.decision)
-  app.events.onEvent(metrics.event)
+export const metricsPlugin = fp(async (app) => {
+  const metrics = new Metrics(buildInfo(app.config.commit))
+  app.decorate('metrics', metrics)
 
   app.addHook('onResponse', (request, reply, done) => {
     metrics.httpRequest(request.method, request.routeOptions.url ?? UNMATCHED, reply.statusCode, reply.elapsedTime / 1000)
@@ -45,4 +42,21 @@ export async function useMetrics (app: FastifyInstance, metrics: Metrics): Promi
     const body = await metrics.registry.metrics()
     return reply.type(metrics.registry.contentType).send(body)
   })
-}
+}, { name: 'popguard-metrics', dependencies: ['popguard-context', 'popguard-openapi'] })
+
+/** Once every service exists: decisions and events are counted, gauges read at scrape time. */
+export const metricsSourcesPlugin = fp(async (app) => {
+  app.metrics.readFrom({
+    policyVersion: () => app.policy.current.version,
+    rejectedPolicyRecords: () => app.policy.rejectedRecords,
+    governance: () => ({ inStep: app.policy.storeStatus === 'in_step', restores: app.policy.restores }),
+    breakerState: () => app.store.breaker?.state ?? null,
+    storeKind: () => app.store.kind,
+    pendingReportUsers: () => app.reports.pendingUsers()
+  })
+  app.decisions.onDecision(app.metrics.decision)
+  app.events.onEvent(app.metrics.event)
+}, {
+  name: 'popguard-metrics-sources',
+  dependencies: ['popguard-metrics', 'popguard-stores', 'popguard-governance', 'popguard-decisions', 'popguard-events', 'popguard-reports']
+})

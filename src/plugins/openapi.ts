@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { addRequestExamples, componentSchemas, contractSchema } from './openapi-components.js'
 
 /** The version of the API contract (v1), not of the package. */
@@ -12,7 +12,7 @@ const API_VERSION = '1.0.0'
  * Schemas with an `$id` are components, referenced wherever used; a route's `config.scope`
  * becomes its security requirement, and a route without one is public (`security: []`).
  */
-export async function useOpenApi (app: FastifyInstance): Promise<void> {
+export const openApiPlugin = fp(async (app) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -64,4 +64,4 @@ export async function useOpenApi (app: FastifyInstance): Promise<void> {
     transformObject: (documents) => 'openapiObject' in documents ? addRequestExamples(documents.openapiObject) : documents.swaggerObject
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-}
+}, { name: 'popguard-openapi' })

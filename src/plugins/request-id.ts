@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 
 export const REQUEST_ID_HEADER = 'x-request-id'
 /** A request id a caller may choose: letters, digits and `. _ : = + / @ -`, at most 128 characters. */
@@ -23,7 +23,7 @@ export const requestIdOptions = { genReqId: requestIdOf, requestIdHeader: false 
  * leaves one access line: method, route pattern (never the raw URL: URLs carry user ids),
  * status and response time. Routes logged at `warn` (health, metrics) leave none.
  */
-export function useRequestIds (app: FastifyInstance): void {
+export const requestIdsPlugin = fp(async (app) => {
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id)
     done()
@@ -38,4 +38,4 @@ export function useRequestIds (app: FastifyInstance): void {
     }, 'request')
     done()
   })
-}
+}, { name: 'popguard-request-ids' })

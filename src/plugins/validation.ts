@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
-import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 
 const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, strict: false })
 const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false })
@@ -37,6 +37,6 @@ function compile (kind: 'strict' | 'coercing', schema: object): ValidateFunction
  * silently dropped or coerced. Query strings and params arrive as text, so they alone
  * are coerced to the declared types.
  */
-export function useStrictValidation (app: FastifyInstance): void {
+export const validationPlugin = fp(async (app) => {
   app.setValidatorCompiler(({ schema, httpPart }) => compile(httpPart === 'body' ? 'strict' : 'coercing', schema))
-}
+}, { name: 'popguard-validation' })

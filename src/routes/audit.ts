@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../schemas/common.js'
 import { AuditItem, Paged, Paging } from '../schemas/governance.js'
@@ -15,4 +16,4 @@ const auditRoute: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => app.governance.audit(request.query.offset, request.query.limit))
 }
-export default auditRoute
+export default fp(auditRoute, { name: 'popguard-routes-audit', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-governance'], encapsulate: true })

@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Campaign } from '../rules/policy/schema.js'
 import { errorResponses } from '../schemas/common.js'
@@ -103,4 +104,4 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return await reply.header('etag', view.etag).send(view)
   })
 }
-export default campaignRoutes
+export default fp(campaignRoutes, { name: 'popguard-routes-campaigns', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-governance'], encapsulate: true })

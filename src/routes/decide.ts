@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DecideAnswer, DecideBody } from '../schemas/decide.js'
 import { errorResponses } from '../schemas/common.js'
@@ -18,4 +19,4 @@ const decideRoute: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => app.decisions.decide(request.body, request.log))
 }
-export default decideRoute
+export default fp(decideRoute, { name: 'popguard-routes-decide', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-decisions'], encapsulate: true })

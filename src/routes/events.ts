@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../schemas/common.js'
 import { EventsAnswer, EventsBody } from '../schemas/events.js'
@@ -18,4 +19,4 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => reply.code(202).send(await app.events.record(request.body.events)))
 }
-export default eventRoutes
+export default fp(eventRoutes, { name: 'popguard-routes-events', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-events'], encapsulate: true })

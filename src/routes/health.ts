@@ -1,4 +1,6 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorBody } from '../plugins/errors.js'
 import { errorResponses, Health } from '../schemas/common.js'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -22,13 +24,13 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     try {
       await app.store.ping()
     } catch {
-      return reply.code(503).send({ error: 'unavailable', message: `store (${app.store.kind}) is not reachable` })
+      return reply.code(503).send(errorBody(503, `store (${app.store.kind}) is not reachable`))
     }
     const governance = app.policy.storeStatus
     if (governance === 'not_loaded') {
-      return reply.code(503).send({ error: 'unavailable', message: 'the configuration has not been loaded from the governance store yet' })
+      return reply.code(503).send(errorBody(503, 'the configuration has not been loaded from the governance store yet'))
     }
     return { status: 'ready', store: app.store.kind, policyVersion: app.policy.current.version, governance }
   })
 }
-export default healthRoutes
+export default fp(healthRoutes, { name: 'popguard-routes-health', dependencies: ['popguard-openapi', 'popguard-stores', 'popguard-governance'], encapsulate: true })

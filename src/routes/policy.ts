@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Policy } from '../rules/policy/schema.js'
 import { errorResponses } from '../schemas/common.js'
@@ -51,4 +52,4 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => app.governance.history(request.query.offset, request.query.limit))
 }
-export default policyRoutes
+export default fp(policyRoutes, { name: 'popguard-routes-policy', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-governance'], encapsulate: true })

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import helmet from '@fastify/helmet'
+import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
@@ -53,4 +54,5 @@ const reportPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }, async (request, reply) => await reply.type(file.type).header('cache-control', 'no-cache').send(file.body))
   }
 }
-export default reportPageRoutes
+// Encapsulated: helmet's headers stay with the page's routes.
+export default fp(reportPageRoutes, { name: 'popguard-routes-report-page', dependencies: ['popguard-openapi'], encapsulate: true })

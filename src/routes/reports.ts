@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { campaignCsv } from '../rules/reports/csv.js'
@@ -42,4 +43,4 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       .send(campaignCsv(campaigns))
   })
 }
-export default reportRoutes
+export default fp(reportRoutes, { name: 'popguard-routes-reports', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-reports'], encapsulate: true })

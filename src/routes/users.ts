@@ -1,8 +1,10 @@
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../schemas/common.js'
 import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
+import { errorBody } from '../plugins/errors.js'
 import { KeyedTokenBucket } from '../plugins/token-bucket.js'
 
 /** The user a preferences route is about, for end-user tokens. */
@@ -55,10 +57,10 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000)
       return reply.code(429).header('retry-after', String(seconds))
-        .send({ error: 'too_many_requests', message: `this API key reached its erasure rate (${app.config.eraseRate} a second); retry in ${seconds} s` })
+        .send(errorBody(429, `this API key reached its erasure rate (${app.config.eraseRate} a second); retry in ${seconds} s`))
     }
     await app.users.erase(request.params.userId)
     return reply.code(204).send(null)
   })
 }
-export default userRoutes
+export default fp(userRoutes, { name: 'popguard-routes-users', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-context', 'popguard-users'], encapsulate: true })

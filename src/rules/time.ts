@@ -6,6 +6,9 @@
  * finite set of zones: `aSiA/sHaNgHaI` costs one lookup, not a new formatter.
  */
 
+/** One day of 24 hours, in ms: a rolling day, not a calendar day in a zone (see calendarDayBounds). */
+export const DAY_MS = 86_400_000
+
 /** An IANA name: a letter first, then letters, digits, `_ + - /` (offsets such as `+05:00` are not zones here). */
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+/-]{0,63}$/
 /** More names than any ICU knows (about 600 with links): a bound that is never reached, never a cache policy. */

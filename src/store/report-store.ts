@@ -19,5 +19,3 @@ export class FlushNotSentError extends Error {
     this.name = 'FlushNotSentError'
   }
 }
-
-export const DAY_MS = 86_400_000

@@ -8,6 +8,8 @@ import type { EventBatch, EventOutcome } from '../rules/events/types.js'
  */
 export interface Store {
   readonly kind: 'memory' | 'redis' | 'redis-cluster'
+  /** A store that guards its calls with a circuit breaker shows its state (metrics); memory has none. */
+  readonly breaker?: { readonly state: 'closed' | 'open' | 'half_open' }
   /** Runs the stateful rules and records the impression in one atomic step. */
   decide (userTag: string, plan: DecisionPlan): Promise<StoreOutcome>
   /** The user's preferences hash (empty when none were set). */

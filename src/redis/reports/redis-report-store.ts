@@ -3,7 +3,8 @@ import { HLL_RELATIVE_ERROR } from '../../rules/reports/holdout.js'
 import { KEY_PREFIX } from '../keys.js'
 import { waitForReady, type RedisClient } from '../connection.js'
 import type { CountBatch } from '../../rules/reports/batch.js'
-import { DAY_MS, FlushNotSentError, type ReportStore, type StoredDay } from '../../store/report-store.js'
+import { DAY_MS } from '../../rules/time.js'
+import { FlushNotSentError, type ReportStore, type StoredDay } from '../../store/report-store.js'
 
 const FLUSH_LUA = luaScript('reports/agg-flush.lua')
 

@@ -2,7 +2,7 @@
  * The stateless half of a decision: every rule that needs only the request, the
  * policy and the clock, and the caps each candidate must pass, ready for the store.
  */
-import type { CompiledCampaign, CompiledCap, CompiledPolicy } from '../policy/compile.js'
+import { penaltyInForce, type CompiledCampaign, type CompiledCap, type CompiledPolicy } from '../policy/compile.js'
 import { nameCode } from './codes.js'
 import { calendarDayBounds, secondsLeftInWindow } from '../time.js'
 import type { ClassCode, DecisionPlan, PlanCandidate, PlanCap } from './types.js'
@@ -20,13 +20,12 @@ const IDEMPOTENCY_TTL_MS = 10 * 60_000
 /** Spread of ledger expiries, so keys written together do not expire in one wave. */
 const TTL_JITTER_MS = 60_000
 
-/** A penalty applies until its `until` passes: it expires by itself on every instance, with no write. */
-function penaltyInForce (c: CompiledCampaign, action: 'suspend' | 'limit', now: number): boolean {
-  return c.penalty !== null && c.penalty.action === action && (c.penalty.untilMs === null || now < c.penalty.untilMs)
+function penalized (c: CompiledCampaign, action: 'suspend' | 'limit', now: number): boolean {
+  return c.penalty !== null && c.penalty.action === action && penaltyInForce(c.penalty.untilMs, now)
 }
 
 function isActive (c: CompiledCampaign, now: number): boolean {
-  return c.status === 'active' && !penaltyInForce(c, 'suspend', now) && (c.startsAtMs === null || c.startsAtMs <= now) && (c.endsAtMs === null || now < c.endsAtMs)
+  return c.status === 'active' && !penalized(c, 'suspend', now) && (c.startsAtMs === null || c.startsAtMs <= now) && (c.endsAtMs === null || now < c.endsAtMs)
 }
 
 function capApplies (cap: CompiledCap, c: CompiledCampaign, placement: string): boolean {
@@ -96,7 +95,7 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
     }
   }
   if (c.class === 'marketing') {
-    const penaltyCaps = penaltyInForce(c, 'limit', ctx.now) ? c.penalty?.caps ?? [] : []
+    const penaltyCaps = penalized(c, 'limit', ctx.now) ? c.penalty?.caps ?? [] : []
     // Plain loops: this runs for every candidate of every decision.
     for (const caps of [policy.caps, c.caps, penaltyCaps]) {
       for (const cap of caps) if (capApplies(cap, c, ctx.placement)) candidate.caps.push(planCap(cap, c, ctx, dayBounds))

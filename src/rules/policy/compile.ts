@@ -24,7 +24,6 @@ export interface CompiledCampaign {
   startsAtMs: number | null
   endsAtMs: number | null
   caps: CompiledCap[]
-  code: string
   categoryCode: string
   /** A compliance penalty, in force until `untilMs` (null: until lifted); see penaltyInForce. */
   penalty: CompiledPenalty | null
@@ -37,6 +36,11 @@ export interface CompiledPenalty {
   by: string
   untilMs: number | null
   caps: CompiledCap[]
+}
+
+/** A penalty applies until its `until` passes (null: until lifted): it expires by itself on every instance, with no write. */
+export function penaltyInForce (untilMs: number | null, now: number): boolean {
+  return untilMs === null || now < untilMs
 }
 
 export interface CompiledPolicy {
@@ -109,7 +113,6 @@ export function compileCampaign (c: Campaign, placements: Placements, penalty?: 
     startsAtMs: c.startsAt === null ? null : Date.parse(c.startsAt),
     endsAtMs: c.endsAt === null ? null : Date.parse(c.endsAt),
     caps: c.caps.map((cap) => compileCap(cap, placements)),
-    code: nameCode('campaign', c.id),
     categoryCode: nameCode('category', c.category),
     penalty: penalty === undefined ? null : compilePenalty(penalty, placements)
   }

@@ -1,4 +1,6 @@
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+import { DAY_MS } from '../time.js'
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS } as const
 
 /** Milliseconds in a duration such as `10m`; the schema has already checked its shape. */
 export function durationMs (text: string): number {

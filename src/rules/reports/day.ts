@@ -1,6 +1,5 @@
-import { localTime } from '../time.js'
+import { DAY_MS, localTime } from '../time.js'
 
-const DAY_MS = 86_400_000
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0')
 
 /** The report day of an instant: its calendar date in the given zone, `YYYY-MM-DD`. */

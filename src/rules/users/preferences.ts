@@ -4,6 +4,7 @@
  */
 import type { Fatigue, Preferences } from '../decide/user-state.js'
 import { ValidationError } from '../errors.js'
+import { DAY_MS } from '../time.js'
 
 export type Switch = 'on' | 'off'
 
@@ -19,7 +20,6 @@ export interface PreferencesInput {
   snoozeUntil?: string | null
 }
 
-const DAY_MS = 86_400_000
 /** Preferences outlive any campaign: kept 400 days after the last change. */
 export const PREFERENCES_TTL_MS = 400 * DAY_MS
 /** A complaint or backoff is kept as long, refreshed by every event that writes fatigue. */

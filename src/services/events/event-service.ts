@@ -7,6 +7,7 @@ import { ValidationError } from '../../rules/errors.js'
 import type { CompiledPolicy } from '../../rules/policy/compile.js'
 import { StoreUnavailableError, type Store } from '../../store/user-store.js'
 import { FATIGUE_TTL_MS } from '../../rules/users/preferences.js'
+import { DAY_MS } from '../../rules/time.js'
 import { EVENT_CODE, type EventBatch, type EventOutcome, type EventType } from '../../rules/events/types.js'
 
 export interface EventInput {
@@ -49,7 +50,7 @@ const LOG_SLACK_MS = 60_000
  * An event's `at` must lie in this window around the time of receipt: older events name decisions
  * long gone, and a time further ahead is a broken client clock. Within it, a time ahead is clamped to now.
  */
-export const MAX_EVENT_AGE_MS = 30 * 86_400_000
+export const MAX_EVENT_AGE_MS = 30 * DAY_MS
 export const MAX_EVENT_LEAD_MS = 5 * 60_000
 
 /** A 400 naming every event whose `at` lies outside the window; nothing of the batch is applied. */

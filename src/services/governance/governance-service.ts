@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError, PreconditionFailedError, UnavailableError } from '../../errors.js'
 import { ValidationError } from '../../rules/errors.js'
+import { penaltyInForce } from '../../rules/policy/compile.js'
 import type { Campaign, Cap, Penalty, Policy, PolicyFile } from '../../rules/policy/schema.js'
 import { campaignErrors, penaltyErrors, policyErrors, type FieldError } from '../../rules/policy/validate.js'
 import { changedPaths } from './diff.js'
@@ -216,7 +217,7 @@ export class GovernanceService {
   private view (raw: string, penaltyRaw: string | null): CampaignView {
     const stored = JSON.parse(raw) as StoredCampaign
     const penalty = parseOr<Penalty>(penaltyRaw)
-    const inForce = penalty !== null && (penalty.until === null || this.clock() < Date.parse(penalty.until))
+    const inForce = penalty !== null && penaltyInForce(penalty.until === null ? null : Date.parse(penalty.until), this.clock())
     const suspended = inForce && penalty.action === 'suspend'
     return {
       ...stored,

@@ -22,7 +22,6 @@ export type StoreStatus = 'in_step' | 'restoring' | 'not_loaded'
  */
 export class PolicyState {
   current: CompiledPolicy
-  readonly loadedAt = Date.now()
   /** The governance revision `current` was built from; 0 before the store was first read. */
   revision = 0
   /**

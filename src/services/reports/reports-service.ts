@@ -1,18 +1,20 @@
-import type { CompiledCampaign, CompiledPolicy } from '../../rules/policy/compile.js'
+import { penaltyInForce, type CompiledCampaign, type CompiledPolicy } from '../../rules/policy/compile.js'
+import { durationMs } from '../../rules/policy/duration.js'
+import { DAY_MS } from '../../rules/time.js'
 import { UnavailableError } from '../../errors.js'
 import { campaignReport, type CampaignInfo, type CampaignRow } from '../../rules/reports/campaigns.js'
 import type { ReportCounter, ReportEvent } from './counter.js'
 import { dailyReport, type DailyReport } from '../../rules/reports/daily.js'
 import type { ReportFlusher } from './flusher.js'
 import { reportDays } from '../../rules/reports/range.js'
-import { DAY_MS, type ReportStore, type StoredDay } from '../../store/report-store.js'
+import type { ReportStore, StoredDay } from '../../store/report-store.js'
 import { daysBetween, reportDay } from '../../rules/reports/day.js'
 import { DEFAULT_HEALTH_CAPS, unhealthyCampaigns, type HealthFinding } from '../../rules/reports/health.js'
 import type { PenaltyRequest } from '../governance/governance-service.js'
 
 function penaltyOf (c: CompiledCampaign, now: number): CampaignInfo['penalty'] {
   const p = c.penalty
-  if (p === null || (p.untilMs !== null && p.untilMs <= now)) return null
+  if (p === null || !penaltyInForce(p.untilMs, now)) return null
   return { action: p.action, reason: p.reason, until: p.untilMs === null ? null : new Date(p.untilMs).toISOString(), by: p.by }
 }
 
@@ -62,7 +64,7 @@ export class ReportsService {
     if (rule === undefined || this.penalize === undefined) return []
     const now = this.clock()
     const today = reportDay(now, policy.defaultTimezone)
-    const windowDays = Number(rule.window.slice(0, -1))
+    const windowDays = durationMs(rule.window) / DAY_MS
     const from = new Date(Date.parse(today + 'T00:00:00Z') - (windowDays - 1) * DAY_MS).toISOString().slice(0, 10)
     const registry = registryOf(policy, now)
     const rows = campaignReport(await this.store.read(daysBetween(from, today)), registry, {})
@@ -71,7 +73,7 @@ export class ReportsService {
       await this.penalize(f.campaignId, {
         action: rule.action,
         reason: f.reason,
-        ...(rule.duration === undefined ? {} : { until: new Date(now + Number(rule.duration.slice(0, -1)) * DAY_MS).toISOString() }),
+        ...(rule.duration === undefined ? {} : { until: new Date(now + durationMs(rule.duration)).toISOString() }),
         ...(rule.action === 'limit' ? { caps: rule.caps ?? DEFAULT_HEALTH_CAPS } : {})
       })
     }
