@@ -73,7 +73,7 @@ describe('the example shop page in a browser', () => {
     // The refusal is the only error the browser reports (the 403 itself); nothing threw.
     expect(problems.filter((p) => !p.includes('403'))).toEqual([])
     await page.close()
-  })
+  }, 60_000) // a page, its backend and popguard on one loaded machine: several seconds each step
 
   it('sends the events still waiting when the page is left (fetch keepalive on pagehide)', async () => {
     const page = await browser.newPage()
@@ -86,5 +86,5 @@ describe('the example shop page in a browser', () => {
     while (events.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(events.slice(before)).toEqual([{ type: 'shown', campaignId: 'spring-sale', outcome: 'accepted' }])
     await page.close()
-  })
+  }, 60_000)
 })
