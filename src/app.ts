@@ -5,6 +5,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './config/config.js'
 import { loadPolicyFile } from './config/policy-file.js'
 import { authPlugin } from './plugins/auth.js'
+import { corsPlugin } from './plugins/cors.js'
+import { endUserTokensPlugin } from './plugins/end-user-token.js'
 import { answerClientError, connectionsPlugin, DEFAULT_TIMEOUTS, MAX_PARAM_LENGTH, timeoutOptions, type HttpTimeouts } from './plugins/connections.js'
 import { contextPlugin } from './plugins/context.js'
 import { answerFrameworkError, errorsPlugin } from './plugins/errors.js'
@@ -12,6 +14,7 @@ import { governancePlugin } from './plugins/governance.js'
 import { metricsPlugin, metricsSourcesPlugin } from './plugins/metrics.js'
 import { openApiPlugin } from './plugins/openapi.js'
 import { reportsPlugin } from './plugins/reports.js'
+import { requestIdOptions, requestIdsPlugin } from './plugins/request-id.js'
 import { decisionsPlugin, eventsPlugin, usersPlugin } from './plugins/services.js'
 import { storesPlugin } from './plugins/stores.js'
 import { validationPlugin } from './plugins/validation.js'
@@ -66,6 +69,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
     ...(typeof logger === 'object' && logger !== null && 'child' in logger ? { loggerInstance: logger } : { logger }),
     // Fastify's own request lines carry raw URLs, and URLs carry user ids.
     logController: new LogController({ disableRequestLogging: true }),
+    ...requestIdOptions,
     bodyLimit: 256 * 1024,
     ...timeoutOptions({ ...DEFAULT_TIMEOUTS, ...opts.timeouts }),
     // So that a user id of any valid length reaches its schema (400 naming the field), not the router.
@@ -78,10 +82,13 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
 
   // Top to bottom: each plugin names the ones it needs, and Fastify refuses an order that breaks them.
   await app.register(contextPlugin, { config, clock: opts.clock ?? Date.now })
+  await app.register(requestIdsPlugin)
   await app.register(connectionsPlugin)
   await app.register(validationPlugin)
   await app.register(errorsPlugin)
+  await app.register(corsPlugin)
   await app.register(authPlugin)
+  await app.register(endUserTokensPlugin)
   await app.register(openApiPlugin)
   await app.register(metricsPlugin)
   await app.register(storesPlugin, { store: opts.store, governance: opts.governance, reportStore: opts.reportStore })

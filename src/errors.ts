@@ -32,3 +32,6 @@ export const PreconditionFailedError = createError<[string]>('POPGUARD_PRECONDIT
 export const PreconditionRequiredError = createError<[string]>('POPGUARD_PRECONDITION_REQUIRED', '%s', 428)
 export const UriTooLongError = createError<[number]>('POPGUARD_URI_TOO_LONG', 'the URL is longer than %d characters', 414)
 export const ConflictError = createError<[string]>('POPGUARD_CONFLICT', '%s', 409)
+export const UserTokenMissingError = createError('POPGUARD_USER_TOKEN_MISSING', 'this API key requires an end-user token (X-User-Token: <JWT naming the user>)', 401)
+export const UserTokenInvalidError = createError<[string]>('POPGUARD_USER_TOKEN_INVALID', 'the end-user token is not valid: %s', 401)
+export const OtherUserError = createError<[string]>('POPGUARD_OTHER_USER', '%s', 403)

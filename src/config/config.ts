@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { DEFAULT_STORE_TIMEOUT_MS } from '../redis/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
+import { parseEndUserTokens, type EndUserTokenRules } from './end-user-tokens.js'
 
 const Env = Type.Object({
   PORT: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
@@ -11,6 +12,7 @@ const Env = Type.Object({
   POPGUARD_POLICY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   POPGUARD_POLICY_OVERWRITE: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
+  POPGUARD_END_USER_TOKENS: Type.Optional(Type.String({ maxLength: 65_536 })),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_USER_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
@@ -37,6 +39,8 @@ export interface AppConfig {
   /** The policy file replaces the stored policy at boot (normally it only seeds an empty store). */
   policyOverwrite: boolean
   apiKeys: ApiKey[]
+  /** API keys that require an end-user token naming the user (device calls), by key name: POPGUARD_END_USER_TOKENS. */
+  endUserTokens: ReadonlyMap<string, EndUserTokenRules>
   /** True when the development keys of the README are in use. */
   devKeys: boolean
   logKey: string
@@ -114,6 +118,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     throw new ConfigError('POPGUARD_API_KEYS', (err as Error).message)
   }
   if (apiKeys.length === 0) throw new ConfigError('POPGUARD_API_KEYS', 'no keys given')
+  let endUserTokens = new Map<string, EndUserTokenRules>()
+  try {
+    if (e.POPGUARD_END_USER_TOKENS !== undefined) endUserTokens = parseEndUserTokens(e.POPGUARD_END_USER_TOKENS, new Set(apiKeys.map((k) => k.name)))
+  } catch (err) {
+    throw new ConfigError('POPGUARD_END_USER_TOKENS', (err as Error).message)
+  }
 
   const clusterNodes = e.REDIS_CLUSTER_NODES === undefined ? undefined : parseClusterNodes(e.REDIS_CLUSTER_NODES)
   if (clusterNodes?.some((n) => n.port < 1 || n.port > 65535) === true) throw new ConfigError('REDIS_CLUSTER_NODES', 'ports must be 1-65535')
@@ -129,6 +139,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     policyFile: e.POPGUARD_POLICY_FILE ?? null,
     policyOverwrite: e.POPGUARD_POLICY_OVERWRITE === 'true',
     apiKeys,
+    endUserTokens,
     devKeys: e.POPGUARD_API_KEYS === undefined,
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,

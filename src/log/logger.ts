@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module'
 import { destination as createDestination, pino, type Logger } from 'pino'
 
-const REDACT = { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' }
+const REDACT = {
+  paths: ['req.headers.authorization', 'headers.authorization', 'req.headers["x-user-token"]', 'headers["x-user-token"]'],
+  censor: '[redacted]'
+}
 /** Buffered lines are written at least this often, so a quiet instance's log is never stale. */
 const FLUSH_EVERY_MS = 250
 

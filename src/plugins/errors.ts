@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERROR_CODES } from '../errors.js'
 import { ValidationError, type FieldDetail } from '../rules/errors.js'
+import { validationDetails } from './validation-messages.js'
 import type { ErrorBody } from '../schemas/common.js'
 
 /** What a 401 answers besides its body (RFC 6750). */
@@ -16,11 +17,7 @@ export function errorBody (status: number, message: string, details?: FieldDetai
 function fieldDetails (err: FastifyError): FieldDetail[] | undefined {
   if (err instanceof ValidationError) return err.details
   if (err.validation === undefined) return undefined
-  return err.validation.map((v) => {
-    const missing = v.keyword === 'required' ? `/${String(v.params.missingProperty)}` : ''
-    const extra = v.keyword === 'additionalProperties' ? `/${String(v.params.additionalProperty)}` : ''
-    return { path: (v.instancePath || '') + missing + extra || '/', message: v.message ?? 'is invalid' }
-  })
+  return validationDetails(err.validation)
 }
 
 /**

@@ -6,7 +6,7 @@ import { errorResponses } from '../schemas/common.js'
 const decideRoute: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/decide', {
     bodyLimit: 64 * 1024,
-    config: { scope: 'client' },
+    config: { scope: 'client', userIdsOf: (request) => [(request.body as DecideBody).userId] },
     schema: {
       operationId: 'decide',
       tags: ['decisions'],
@@ -17,6 +17,6 @@ const decideRoute: FastifyPluginAsyncTypebox = async (app) => {
       body: DecideBody,
       response: { 200: DecideAnswer, ...errorResponses(400, 401, 403, 413, 415) }
     }
-  }, async (request) => app.decisions.decide(request.body))
+  }, async (request) => app.decisions.decide(request.body, request.log))
 }
 export default fp(decideRoute, { name: 'popguard-routes-decide', dependencies: ['popguard-openapi', 'popguard-auth', 'popguard-decisions'], encapsulate: true })

@@ -6,7 +6,7 @@ import { EventsAnswer, EventsBody } from '../schemas/events.js'
 const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/events', {
     bodyLimit: 256 * 1024,
-    config: { scope: 'client' },
+    config: { scope: 'client', userIdsOf: (request) => (request.body as EventsBody).events.map((e) => e.userId) },
     schema: {
       operationId: 'recordEvents',
       tags: ['events'],

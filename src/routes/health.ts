@@ -1,18 +1,7 @@
 import fp from 'fastify-plugin'
-import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorBody } from '../plugins/errors.js'
-import { errorResponses } from '../schemas/common.js'
-
-const Health = Type.Object({
-  status: Type.String(),
-  store: Type.Optional(Type.String()),
-  policyVersion: Type.Optional(Type.Integer()),
-  governance: Type.Optional(Type.Union([Type.Literal('in_step'), Type.Literal('restoring')], {
-    description: '`in_step`: the governance store holds the configuration this instance serves. `restoring`: the store lost it ' +
-      '(missing, or older than loaded); this instance serves its last good configuration and writes it back at its next check.'
-  }))
-})
+import { errorResponses, Health } from '../schemas/common.js'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', {

@@ -1,16 +1,20 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../schemas/common.js'
 import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
 import { errorBody } from '../plugins/errors.js'
 import { KeyedTokenBucket } from '../plugins/token-bucket.js'
 
+/** The user a preferences route is about, for end-user tokens. */
+const userOfPath = (request: FastifyRequest): string[] => [(request.params as { userId: string }).userId]
+
 const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const eraseLimit = new KeyedTokenBucket(app.config.eraseRate)
 
   app.get('/v1/users/:userId/preferences', {
-    config: { scope: 'preferences' },
+    config: { scope: 'preferences', userIdsOf: userOfPath },
     schema: {
       operationId: 'getPreferences',
       tags: ['users'],
@@ -23,7 +27,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.put('/v1/users/:userId/preferences', {
     bodyLimit: 16 * 1024,
-    config: { scope: 'preferences' },
+    config: { scope: 'preferences', userIdsOf: userOfPath },
     schema: {
       operationId: 'putPreferences',
       tags: ['users'],
@@ -37,7 +41,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => app.users.setPreferences(request.params.userId, request.body))
 
   app.delete('/v1/users/:userId', {
-    config: { scope: 'preferences' },
+    config: { scope: 'preferences', userIdsOf: userOfPath },
     schema: {
       operationId: 'eraseUser',
       tags: ['users'],

@@ -22,7 +22,7 @@ export const DecideBody = Type.Object({
     platform: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
     sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 }))
   }, { additionalProperties: false }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'DecideRequest', description: 'One slot, one user, 1-20 candidates: which one to show, if any.' })
 export type DecideBody = Static<typeof DecideBody>
 
 export const CandidateAnswer = Type.Object({
@@ -32,7 +32,7 @@ export const CandidateAnswer = Type.Object({
   capId: Type.Optional(Type.String({ description: 'The first cap that failed, with reason `cap_exceeded`.' })),
   retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'When the candidate can be eligible again, where that can be known.' })),
   enforced: Type.Optional(Type.Literal(false, { description: 'Present when the rule was evaluated but not applied (shadow mode or holdout cohort).' }))
-})
+}, { $id: 'CandidateVerdict', description: 'What the rules said of one candidate.' })
 
 export const DecideAnswer = Type.Object({
   decisionId: Type.String({ description: 'Names this decision in later events.' }),
@@ -41,4 +41,4 @@ export const DecideAnswer = Type.Object({
   policyVersion: Type.Integer(),
   mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow')]),
   cohort: Type.Union([Type.Literal('treated'), Type.Literal('holdout')])
-})
+}, { $id: 'DecideResponse', description: 'The campaign to show (or null), and every candidate\'s verdict.' })

@@ -17,11 +17,11 @@ export const ClientEvent = Type.Object({
     description: 'When it happened: at most 30 days before and 5 minutes after the time of receipt (else 400 naming it); ' +
       'the time of receipt if absent or later. A leap second (`23:59:60`) is refused.'
   }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'Event', description: 'What happened to a pop-up a decision allowed.' })
 
 export const EventsBody = Type.Object({
   events: Type.Array(ClientEvent, { minItems: 1, maxItems: MAX_EVENTS, description: `1 to ${MAX_EVENTS} events; a batch with one invalid event is refused whole.` })
-}, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'EventsRequest', description: 'A batch of events, of one or many users.' })
 export type EventsBody = Static<typeof EventsBody>
 
 export const EventsAnswer = Type.Object({
@@ -34,4 +34,4 @@ export const EventsAnswer = Type.Object({
         '`unavailable`: the store did not answer, send it again.'
     })
   }), { description: 'Events not counted, each with why.' })
-})
+}, { $id: 'EventsResponse', description: 'How many events were counted, and why the others were not.' })

@@ -22,7 +22,7 @@ export const StoredPolicyBody = Type.Object({
   document: Policy,
   updatedAt: When,
   updatedBy: KeyName
-})
+}, { $id: 'StoredPolicy' })
 
 /** `*`, or a list of entity tags (`"3"`, `W/"3"` or a bare `3` for the policy's version). */
 const ENTITY_TAGS = '^\\s*(\\*|((W/)?"[^",]*"|[0-9A-Za-z_-]{1,64})(\\s*,\\s*((W/)?"[^",]*"|[0-9A-Za-z_-]{1,64}))*)\\s*$'
@@ -56,7 +56,7 @@ export const PolicyHistoryItem = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   changes: Changes,
   document: Policy
-})
+}, { $id: 'PolicyVersion' })
 
 export const CampaignIdParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', description: 'The campaign id.' })
@@ -76,7 +76,7 @@ export const CampaignView = Type.Object({
   updatedAt: When,
   updatedBy: KeyName,
   etag: Type.String({ description: 'The campaign\'s `ETag` (as the header sends it): changes with the campaign and with its penalty. Send it in `If-Match`.' })
-})
+}, { $id: 'CampaignRecord' })
 
 export const CampaignQuery = Type.Object({
   ...Paging.properties,
@@ -89,7 +89,7 @@ export const PenaltyBody = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why: required, shown in the audit trail.' }),
   until: Type.Optional(Type.String({ format: 'date-time', description: 'When the penalty ends by itself; without it, until lifted.' })),
   caps: Type.Optional(Type.Array(Cap, { maxItems: 20, description: 'For `limit`: the stricter caps added to the campaign\'s.' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, $id: 'PenaltyRequest' })
 export type PenaltyBody = Static<typeof PenaltyBody>
 
 export const AuditItem = Type.Object({
@@ -102,4 +102,4 @@ export const AuditItem = Type.Object({
   before: Type.Unknown({ description: 'A summary of the record before: `{version}` for the policy, the record for a campaign or penalty; null when created.' }),
   after: Type.Unknown({ description: 'The same after the change; null when deleted or lifted.' }),
   changes: Changes
-})
+}, { $id: 'AuditEntry' })

@@ -17,11 +17,11 @@ export const PreferencesBody = Type.Object({
   snoozeUntil: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
     description: 'No marketing pop-ups until this time (in the future, at most a year ahead); null or absent: no snooze.'
   }))
-}, { additionalProperties: false, description: 'A user\'s preferences; PUT replaces them whole.' })
+}, { additionalProperties: false, $id: 'PreferencesRequest', description: 'A user\'s preferences; PUT replaces them whole.' })
 export type PreferencesBody = Static<typeof PreferencesBody>
 
 export const PreferencesAnswer = Type.Object({
   marketing: Switch,
   categories: Type.Record(Type.String(), Switch),
   snoozeUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null when no snooze is running.' })
-}, { description: 'A user\'s preferences as decisions apply them; a user never seen has the defaults (all on, no snooze).' })
+}, { $id: 'Preferences', description: 'A user\'s preferences as decisions apply them; a user never seen has the defaults (all on, no snooze).' })

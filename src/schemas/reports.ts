@@ -92,7 +92,7 @@ export const DailyReport = Type.Object({
     dailySpread: DailySpread,
     sizing: Sizing
   }, { description: 'The range pooled: users are user-days, each treated as an independent draw.' })
-}, { description: 'Per day: requests, decisions, pop-ups allowed and shown, suppressions by reason, and the two reduction figures.' })
+}, { $id: 'DailyReport', description: 'Per day: requests, decisions, pop-ups allowed and shown, suppressions by reason, and the two reduction figures.' })
 
 const Penalty = Type.Union([Type.Object({
   action: Type.String(),
@@ -123,4 +123,4 @@ export const CampaignReport = Type.Object({
     complaintRate: Rate,
     penalty: Penalty
   }))
-}, { description: 'Per campaign over the range. `Accept: text/csv` gives the same rows as CSV (RFC 4180, header row).' })
+}, { $id: 'CampaignReport', description: 'Per campaign over the range. `Accept: text/csv` gives the same rows as CSV (RFC 4180, header row).' })

@@ -38,7 +38,12 @@ export const Cap = Type.Object({
     slots: Type.Integer({ minimum: 0, maximum: 1000 }),
     minPriority: Type.Integer({ minimum: 0, maximum: 100 })
   }, { additionalProperties: false, description: 'The last `slots` of the cap are kept for campaigns of at least `minPriority`.' }))
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  // Named in the contract without an `$id`: a policy holds caps in two places, and Ajv refuses an `$id` twice in one schema.
+  'x-component': 'Cap',
+  description: 'At most `limit` marketing impressions per `window`, counted per user or narrower.'
+})
 
 export type Cap = Static<typeof Cap>
 

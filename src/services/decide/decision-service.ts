@@ -85,7 +85,8 @@ export class DecisionService {
     this.observers.push(observer)
   }
 
-  async decide (raw: DecideInput): Promise<DecideAnswer> {
+  /** `log`: the request's logger, so the decision line carries its `reqId`. */
+  async decide (raw: DecideInput, log: FastifyBaseLogger = this.opts.logger): Promise<DecideAnswer> {
     const started = performance.now()
     const policy = this.opts.policy()
     const timezone = raw.context?.timezone === undefined ? policy.defaultTimezone : canonicalTimeZone(raw.context.timezone)
@@ -112,7 +113,7 @@ export class DecisionService {
       replayed,
       seconds: (performance.now() - started) / 1000
     }
-    this.log(input, record)
+    this.log(input, record, log)
     for (const observe of this.observers) observe(record)
     return answer
   }
@@ -145,9 +146,9 @@ export class DecisionService {
     this.suppressedStoreWarnings = 0
   }
 
-  private log (input: DecideInput, r: DecisionRecord): void {
+  private log (input: DecideInput, r: DecisionRecord, log: FastifyBaseLogger): void {
     const a = r.answer
-    this.opts.logger.info({
+    log.info({
       event: 'decision',
       decisionId: a.decisionId,
       user: r.user,
