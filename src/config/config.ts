@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { RedisTarget } from '../redis/connection.js'
 import { DEFAULT_STORE_TIMEOUT_MS } from '../redis/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
 import { parseEndUserTokens, type EndUserTokenRules } from './end-user-tokens.js'
@@ -9,6 +10,15 @@ const Env = Type.Object({
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^[^,:]+:[0-9]{1,5}(,[^,:]+:[0-9]{1,5})*$' })),
+  REDIS_SENTINELS: Type.Optional(Type.String({ pattern: '^[^,:]+:[0-9]{1,5}(,[^,:]+:[0-9]{1,5})*$' })),
+  REDIS_SENTINEL_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  REDIS_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  REDIS_SENTINEL_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  REDIS_TLS: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  REDIS_SENTINEL_TLS: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  POPGUARD_STORE: Type.Optional(Type.Union([Type.Literal('redis'), Type.Literal('memory')])),
   POPGUARD_POLICY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   POPGUARD_POLICY_OVERWRITE: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
@@ -33,7 +43,7 @@ export interface AppConfig {
   host: string
   production: boolean
   /** null: the in-memory store (one instance only). */
-  redis: { url?: string, clusterNodes?: { host: string, port: number }[], commandTimeoutMs: number } | null
+  redis: RedisTarget | null
   /** null: the example policy shipped in examples/ (development only). */
   policyFile: string | null
   /** The policy file replaces the stored policy at boot (normally it only seeds an empty store). */
@@ -83,11 +93,59 @@ function checkShape (env: Record<string, string | undefined>): Env {
   return picked as Env
 }
 
-function parseClusterNodes (text: string): { host: string, port: number }[] {
-  return text.split(',').map((hp) => {
+function parseNodes (variable: string, text: string): { host: string, port: number }[] {
+  const nodes = text.split(',').map((hp) => {
     const [host, port] = hp.split(':')
     return { host: host ?? '', port: Number(port) }
   })
+  if (nodes.some((n) => n.port < 1 || n.port > 65535)) throw new ConfigError(variable, 'ports must be 1-65535')
+  return nodes
+}
+
+const REDIS_VARIABLES = 'REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS'
+
+/**
+ * Where Redis is: one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS (+ REDIS_SENTINEL_NAME),
+ * with credentials and TLS as ioredis takes them; null for the in-memory store, which production
+ * accepts only when POPGUARD_STORE=memory says so (caps would otherwise be counted per instance).
+ */
+function redisTarget (e: Env, production: boolean, commandTimeoutMs: number): RedisTarget | null {
+  const given = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((v) => e[v] !== undefined)
+  if (given.length > 1) throw new ConfigError(given[1] as string, `set only one of ${REDIS_VARIABLES} (also set: ${given.filter((v) => v !== given[1]).join(', ')})`)
+  if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'needs REDIS_SENTINELS')
+  if (e.POPGUARD_STORE === 'memory') {
+    if (given.length > 0) throw new ConfigError('POPGUARD_STORE', `memory, yet ${given[0] as string} is set: choose one store`)
+    return null
+  }
+  if (given.length === 0) {
+    if (e.POPGUARD_STORE === 'redis') throw new ConfigError('POPGUARD_STORE', `redis needs one of ${REDIS_VARIABLES}`)
+    if (production) {
+      throw new ConfigError(REDIS_VARIABLES, 'one is required when NODE_ENV=production (or POPGUARD_STORE=memory: one instance only, caps kept in its memory)')
+    }
+    return null
+  }
+  const auth = {
+    ...(e.REDIS_USERNAME === undefined ? {} : { username: e.REDIS_USERNAME }),
+    ...(e.REDIS_PASSWORD === undefined ? {} : { password: e.REDIS_PASSWORD }),
+    ...(e.REDIS_TLS === 'true' ? { tls: true } : {})
+  }
+  if (e.REDIS_SENTINELS !== undefined) {
+    if (e.REDIS_SENTINEL_NAME === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'required with REDIS_SENTINELS: the master\'s name the sentinels monitor')
+    return {
+      sentinels: parseNodes('REDIS_SENTINELS', e.REDIS_SENTINELS),
+      sentinelName: e.REDIS_SENTINEL_NAME,
+      ...auth,
+      ...(e.REDIS_SENTINEL_USERNAME === undefined ? {} : { sentinelUsername: e.REDIS_SENTINEL_USERNAME }),
+      ...(e.REDIS_SENTINEL_PASSWORD === undefined ? {} : { sentinelPassword: e.REDIS_SENTINEL_PASSWORD }),
+      ...(e.REDIS_SENTINEL_TLS === 'true' ? { sentinelTls: true } : {}),
+      commandTimeoutMs
+    }
+  }
+  for (const v of ['REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_SENTINEL_TLS'] as const) {
+    if (e[v] !== undefined) throw new ConfigError(v, 'needs REDIS_SENTINELS')
+  }
+  if (e.REDIS_CLUSTER_NODES !== undefined) return { clusterNodes: parseNodes('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES), ...auth, commandTimeoutMs }
+  return { url: e.REDIS_URL, ...auth, commandTimeoutMs }
 }
 
 /** Reads and checks the environment; a bad value throws ConfigError naming the variable. */
@@ -125,11 +183,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     throw new ConfigError('POPGUARD_END_USER_TOKENS', (err as Error).message)
   }
 
-  const clusterNodes = e.REDIS_CLUSTER_NODES === undefined ? undefined : parseClusterNodes(e.REDIS_CLUSTER_NODES)
-  if (clusterNodes?.some((n) => n.port < 1 || n.port > 65535) === true) throw new ConfigError('REDIS_CLUSTER_NODES', 'ports must be 1-65535')
-  const redis = clusterNodes !== undefined
-    ? { clusterNodes, commandTimeoutMs: timeout }
-    : e.REDIS_URL !== undefined ? { url: e.REDIS_URL, commandTimeoutMs: timeout } : null
+  const redis = redisTarget(e, production, timeout)
 
   return {
     port,

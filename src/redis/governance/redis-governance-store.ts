@@ -2,7 +2,7 @@ import { luaScript } from '../scripts.js'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { UnavailableError } from '../../errors.js'
 import { KEY_PREFIX } from '../keys.js'
-import type { RedisTarget } from '../connection.js'
+import { connectTo, type RedisTarget } from '../connection.js'
 import {
   AUDIT_CAP, HISTORY_CAP, POLICY_FIELD,
   type AuditEntry, type GovCommit, type GovernanceStore, type GovSnapshot, type GovTable, type Page, type PolicyHistoryEntry
@@ -39,9 +39,7 @@ function connect (target: RedisTarget): Redis | Cluster {
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 50, 1000)
   }
-  if (target.clusterNodes !== undefined && target.clusterNodes.length > 0) return new Cluster(target.clusterNodes, { redisOptions: options })
-  if (target.url === undefined) throw new Error('a Redis URL or cluster nodes are required')
-  return new Redis(target.url, options)
+  return connectTo(target, options)
 }
 
 async function page<T> (client: Redis | Cluster, key: string, offset: number, limit: number): Promise<Page<T>> {
