@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { SheddingLimits } from '../plugins/load-shedding.js'
 import type { RedisTarget } from '../redis/connection.js'
 import { DEFAULT_STORE_TIMEOUT_MS } from '../redis/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
@@ -31,6 +32,10 @@ const Env = Type.Object({
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   POPGUARD_REPORTS_MAX_PENDING_USERS: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
   POPGUARD_ERASE_RATE: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_SHED_MAX_IN_FLIGHT: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_SHED_MAX_HEAP_MB: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  POPGUARD_SHED_RETRY_AFTER_S: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   NODE_ENV: Type.Optional(Type.String()),
   POPGUARD_COMMIT: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z._+-]{1,64}$' }))
@@ -69,6 +74,8 @@ export interface AppConfig {
   reports: { flushEveryMs: number, retentionDays: number, maxPendingUsers: number }
   /** Erasures a second each API key may ask of one instance (a token bucket, one second's burst). */
   eraseRate: number
+  /** Load-shedding limits (POPGUARD_SHED_*; 0 turns one off): past one, 503 with Retry-After at once. */
+  shedding: SheddingLimits
   /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
   /** The commit the image was built from (POPGUARD_COMMIT, set by the Dockerfile's build argument), or `unknown`. */
@@ -83,6 +90,9 @@ export class ConfigError extends Error {
 }
 
 const DEV_LOG_KEY = 'popguard-development-log-key'
+
+/** Load-shedding defaults, measured on a 2-core machine (docs/benchmark.md, "Load shedding"). */
+export const DEFAULT_SHEDDING: SheddingLimits = { maxInFlight: 256, maxEventLoopDelayMs: 40, maxHeapUsedBytes: 1024 * 2 ** 20, retryAfterSeconds: 1 }
 
 function checkShape (env: Record<string, string | undefined>): Env {
   const picked = Object.fromEntries(Object.keys(Env.properties).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]))
@@ -184,6 +194,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
 
   const redis = redisTarget(e, production, timeout)
+  const shedding: SheddingLimits = {
+    maxInFlight: Number(e.POPGUARD_SHED_MAX_IN_FLIGHT ?? DEFAULT_SHEDDING.maxInFlight),
+    maxEventLoopDelayMs: Number(e.POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS ?? DEFAULT_SHEDDING.maxEventLoopDelayMs),
+    maxHeapUsedBytes: Number(e.POPGUARD_SHED_MAX_HEAP_MB ?? DEFAULT_SHEDDING.maxHeapUsedBytes / 2 ** 20) * 2 ** 20,
+    retryAfterSeconds: Number(e.POPGUARD_SHED_RETRY_AFTER_S ?? DEFAULT_SHEDDING.retryAfterSeconds)
+  }
+  if (shedding.retryAfterSeconds < 1) throw new ConfigError('POPGUARD_SHED_RETRY_AFTER_S', 'must be at least 1')
 
   return {
     port,
@@ -202,6 +219,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     reports: { flushEveryMs, retentionDays, maxPendingUsers },
     commit: e.POPGUARD_COMMIT ?? 'unknown',
     eraseRate,
+    shedding,
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }

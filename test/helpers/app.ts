@@ -44,8 +44,11 @@ export class TestClock {
 /** A unique key prefix per app, so tests share one Redis without flushing it. */
 export const uniquePrefix = (): string => `pg:test:${randomUUID().slice(0, 8)}:`
 
+/** No load shedding: a loaded test machine must not shed another test's requests (test/load-shedding.test.ts turns it on). */
+export const NO_SHEDDING: AppConfig['shedding'] = { maxInFlight: 0, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, retryAfterSeconds: 1 }
+
 export function testConfig (over: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({ LOG_LEVEL: 'silent' }), ...over }
+  return { ...loadConfig({ LOG_LEVEL: 'silent' }), shedding: NO_SHEDDING, ...over }
 }
 
 /** The user tag in store keys of an app built with testConfig() (its development user key). */

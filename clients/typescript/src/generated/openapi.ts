@@ -65,7 +65,7 @@ export type paths = {
         put?: never;
         /**
          * Decide which one of the candidates to show, if any
-         * @description Checks every rule for every candidate and reserves the impression of the one shown, atomically. A suppressed candidate is a normal answer with its reason, never an error.
+         * @description Checks every rule for every candidate and reserves the impression of the one shown, atomically. A suppressed candidate is a normal answer with its reason, never an error. 503 (with `Retry-After`): this instance is overloaded and sheds load: the client shows nothing, as for a timeout.
          */
         post: operations["decide"];
         delete?: never;
@@ -925,9 +925,11 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1069,6 +1071,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getPolicy: {
@@ -1153,9 +1166,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1341,9 +1356,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1407,9 +1424,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1477,9 +1496,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1545,9 +1566,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1660,9 +1683,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1758,9 +1783,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1869,9 +1896,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1969,9 +1998,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2035,9 +2066,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2156,9 +2189,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2224,9 +2259,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2323,9 +2360,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2383,15 +2422,19 @@ export interface operations {
             /** @description An error. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2450,9 +2493,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2515,9 +2560,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
