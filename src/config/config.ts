@@ -92,7 +92,7 @@ export class ConfigError extends Error {
 const DEV_LOG_KEY = 'popguard-development-log-key'
 
 /** Load-shedding defaults, measured on a 2-core machine (docs/benchmark.md, "Load shedding"). */
-export const DEFAULT_SHEDDING: SheddingLimits = { maxInFlight: 256, maxEventLoopDelayMs: 40, maxHeapUsedBytes: 1024 * 2 ** 20, retryAfterSeconds: 1 }
+export const DEFAULT_SHEDDING: SheddingLimits = { maxInFlight: 256, maxEventLoopDelayMs: 25, maxHeapUsedBytes: 1024 * 2 ** 20, retryAfterSeconds: 1 }
 
 function checkShape (env: Record<string, string | undefined>): Env {
   const picked = Object.fromEntries(Object.keys(Env.properties).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]))
