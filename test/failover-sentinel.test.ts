@@ -51,6 +51,7 @@ describe('popguard on Redis with Sentinel', () => {
     const before = await sentinel.master()
     const run = await decideThroughFault(apps, sentinel.killMaster, { users: ['sentinel-load-1', 'sentinel-load-2', 'sentinel-load-3'] })
     expect(Object.keys(run.statuses), JSON.stringify(run.statuses)).toEqual(['200'])
+    expect(run.degraded, 'the fault was felt: decisions answered by onStoreFailure meanwhile').toBeGreaterThan(0)
     expect(run.recoveredAfterMs, JSON.stringify(run)).not.toBeNull()
     expect((await sentinel.master()).port, 'the replica was promoted').not.toBe(before.port)
     // The promoted replica takes writes: a new user's cap is exact again.
