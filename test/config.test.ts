@@ -62,7 +62,12 @@ describe('configuration from the environment', () => {
     [{ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r1:7000' }, 'REDIS_CLUSTER_NODES'],
     [{ POPGUARD_STORE: 'memory', REDIS_URL: 'redis://r:6379' }, 'POPGUARD_STORE'],
     [{ POPGUARD_STORE: 'redis' }, 'POPGUARD_STORE'],
-    [{ POPGUARD_STORE: 'disk' }, 'POPGUARD_STORE']
+    [{ POPGUARD_STORE: 'disk' }, 'POPGUARD_STORE'],
+    [{ POPGUARD_REDIS_WAIT_REPLICAS: '1' }, 'POPGUARD_REDIS_WAIT_REPLICAS'],
+    [{ REDIS_URL: 'redis://r:6379', POPGUARD_REDIS_WAIT_TIMEOUT_MS: '20' }, 'POPGUARD_REDIS_WAIT_TIMEOUT_MS'],
+    [{ REDIS_URL: 'redis://r:6379', POPGUARD_REDIS_WAIT_REPLICAS: '1', POPGUARD_REDIS_WAIT_TIMEOUT_MS: '90' }, 'POPGUARD_REDIS_WAIT_TIMEOUT_MS'],
+    [{ POPGUARD_SHED_RETRY_AFTER_S: '0' }, 'POPGUARD_SHED_RETRY_AFTER_S'],
+    [{ POPGUARD_SHED_MAX_IN_FLIGHT: 'lots' }, 'POPGUARD_SHED_MAX_IN_FLIGHT']
   ])('stops on %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`))
@@ -90,6 +95,13 @@ describe('configuration from the environment', () => {
       tls: true,
       commandTimeoutMs: 100
     })
+  })
+
+  it('reads strict replication (WAIT) and the load-shedding limits', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379', POPGUARD_REDIS_WAIT_REPLICAS: '1' }).waitReplicas).toEqual({ replicas: 1, timeoutMs: 50 })
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).waitReplicas).toBeNull()
+    expect(loadConfig({ POPGUARD_SHED_MAX_IN_FLIGHT: '64', POPGUARD_SHED_MAX_HEAP_MB: '0' }).shedding)
+      .toEqual({ maxInFlight: 64, maxEventLoopDelayMs: 25, maxHeapUsedBytes: 0, retryAfterSeconds: 1 })
   })
 
   const production = { NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_POLICY_FILE: 'p.json', POPGUARD_LOG_KEY: 'x'.repeat(32) }

@@ -39,10 +39,10 @@ describe('popguard on a Redis Cluster with replicas', () => {
   /** The master holding a user's keys (they share the hash tag {u:<tag>}). */
   async function masterOf (userId: string): Promise<number> {
     const slot = await admin.cluster('KEYSLOT', `{u:${userTag(userId)}}`) as number
-    const ranges = await admin.cluster('SLOTS') as [number, number, [string, number]][]
-    const range = ranges.find(([from, to]) => slot >= from && slot <= to)
-    if (range === undefined) throw new Error(`slot ${slot} has no master`)
-    return range[2][1]
+    const range = (await admin.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to)
+    const port = range?.[2]?.[1]
+    if (port === undefined) throw new Error(`slot ${slot} has no master`)
+    return port
   }
 
   it('runs three masters, each with a replica in sync', async () => {

@@ -47,6 +47,22 @@ describe('popguard on Redis with Sentinel', () => {
     expect(await shows(apps, 'sentinel-racer', 200)).toBe(3)
   })
 
+  it('in strict mode answers a decision only once a replica has it (WAIT), else by onStoreFailure', async () => {
+    const strict = async (replicas: number): Promise<FastifyInstance> => await buildApp(testConfig({
+      redis: apps[0]!.config.redis, keyPrefix: uniquePrefix(), waitReplicas: { replicas, timeoutMs: 30 }
+    }), { policy: file })
+    const one = await strict(1)
+    const two = await strict(2) // there is one replica: WAIT 2 times out
+    try {
+      expect(await shows([one, one], 'strict-user', 10)).toBe(3)
+      const answer = (await two.inject({ method: 'POST', url: '/v1/decide', headers: AUTH, payload: { userId: 'strict-2', placement: 'home', candidates: [{ campaignId: 'a' }] } })).json()
+      expect(answer.show).toBeNull()
+      expect(answer.candidates[0].reason).toBe('degraded')
+    } finally {
+      await Promise.all([one.close(), two.close()])
+    }
+  })
+
   it('keeps answering through a failover (master SIGKILLed): no 5xx, and decisions reach Redis again', async () => {
     const before = await sentinel.master()
     const run = await decideThroughFault(apps, sentinel.killMaster, { users: ['sentinel-load-1', 'sentinel-load-2', 'sentinel-load-3'] })

@@ -32,6 +32,8 @@ const Env = Type.Object({
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   POPGUARD_REPORTS_MAX_PENDING_USERS: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
   POPGUARD_ERASE_RATE: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_REDIS_WAIT_REPLICAS: Type.Optional(Type.String({ pattern: '^[0-9]$' })),
+  POPGUARD_REDIS_WAIT_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
   POPGUARD_SHED_MAX_IN_FLIGHT: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
   POPGUARD_SHED_MAX_HEAP_MB: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
@@ -74,6 +76,11 @@ export interface AppConfig {
   reports: { flushEveryMs: number, retentionDays: number, maxPendingUsers: number }
   /** Erasures a second each API key may ask of one instance (a token bucket, one second's burst). */
   eraseRate: number
+  /**
+   * Strict replication (POPGUARD_REDIS_WAIT_REPLICAS > 0): every decision waits for that many
+   * replicas to acknowledge its writes (WAIT), else it is answered by onStoreFailure. null: off.
+   */
+  waitReplicas: { replicas: number, timeoutMs: number } | null
   /** Load-shedding limits (POPGUARD_SHED_*; 0 turns one off): past one, 503 with Retry-After at once. */
   shedding: SheddingLimits
   /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
@@ -158,6 +165,19 @@ function redisTarget (e: Env, production: boolean, commandTimeoutMs: number): Re
   return { url: e.REDIS_URL, ...auth, commandTimeoutMs }
 }
 
+/** POPGUARD_REDIS_WAIT_REPLICAS and its timeout, which must leave the store deadline room for the script. */
+function readWaitReplicas (e: Env, redis: RedisTarget | null, storeTimeoutMs: number): { replicas: number, timeoutMs: number } | null {
+  const replicas = Number(e.POPGUARD_REDIS_WAIT_REPLICAS ?? 0)
+  const timeoutMs = Number(e.POPGUARD_REDIS_WAIT_TIMEOUT_MS ?? Math.floor(storeTimeoutMs / 2))
+  if (e.POPGUARD_REDIS_WAIT_TIMEOUT_MS !== undefined && replicas === 0) throw new ConfigError('POPGUARD_REDIS_WAIT_TIMEOUT_MS', 'needs POPGUARD_REDIS_WAIT_REPLICAS')
+  if (replicas === 0) return null
+  if (redis === null) throw new ConfigError('POPGUARD_REDIS_WAIT_REPLICAS', 'needs Redis (the memory store has no replicas)')
+  if (timeoutMs < 1 || timeoutMs > storeTimeoutMs * 0.8) {
+    throw new ConfigError('POPGUARD_REDIS_WAIT_TIMEOUT_MS', `must be 1 to 80% of POPGUARD_STORE_TIMEOUT_MS (${Math.floor(storeTimeoutMs * 0.8)})`)
+  }
+  return { replicas, timeoutMs }
+}
+
 /** Reads and checks the environment; a bad value throws ConfigError naming the variable. */
 export function loadConfig (env: Record<string, string | undefined> = process.env): AppConfig {
   const e = checkShape(env)
@@ -194,6 +214,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
 
   const redis = redisTarget(e, production, timeout)
+  const waitReplicas = readWaitReplicas(e, redis, timeout)
   const shedding: SheddingLimits = {
     maxInFlight: Number(e.POPGUARD_SHED_MAX_IN_FLIGHT ?? DEFAULT_SHEDDING.maxInFlight),
     maxEventLoopDelayMs: Number(e.POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS ?? DEFAULT_SHEDDING.maxEventLoopDelayMs),
@@ -220,6 +241,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     commit: e.POPGUARD_COMMIT ?? 'unknown',
     eraseRate,
     shedding,
+    waitReplicas,
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }
