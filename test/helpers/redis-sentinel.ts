@@ -25,6 +25,8 @@ export interface RedisSentinel {
 export interface SentinelOptions {
   /** `down-after-milliseconds`: how long a silent master takes to be judged down. */
   downAfterMs?: number
+  /** Replicas of the master (default 1). */
+  replicas?: number
 }
 
 const host = '127.0.0.1'
@@ -87,9 +89,12 @@ export async function startRedisSentinel (opts: SentinelOptions = {}): Promise<R
     const master = await dataNode()
     procs.push(master)
     await waitUntil('the master', async () => (await cli(master.port, 'ping')) === 'PONG', procs)
-    const replica = await dataNode(master.port)
-    procs.push(replica)
-    await waitUntil('the replica in sync', async () => (await cli(replica.port, 'info', 'replication')).includes('master_link_status:up'), procs)
+    const replicas = opts.replicas ?? 1
+    for (let i = 0; i < replicas; i++) {
+      const replica = await dataNode(master.port)
+      procs.push(replica)
+      await waitUntil('the replica in sync', async () => (await cli(replica.port, 'info', 'replication')).includes('master_link_status:up'), procs)
+    }
     for (let i = 0; i < 3; i++) {
       const port = await freePort()
       const dir = await mkdtemp(join(tmpdir(), 'popguard-sentinel-'))
@@ -103,12 +108,12 @@ export async function startRedisSentinel (opts: SentinelOptions = {}): Promise<R
       ].join('\n'))
       procs.push(await spawnRedis(port, dir, [join(dir, 'sentinel.conf'), '--sentinel']))
     }
-    const sentinelProcs = procs.slice(2)
+    const sentinelProcs = procs.slice(1 + replicas)
     // Every sentinel knows the replica and the two other sentinels: a failover can be voted.
     await waitUntil('the sentinels to know each other and the replica', async () => {
       for (const s of sentinelProcs) {
         const info = await cli(s.port, 'info', 'sentinel')
-        if (!/status=ok,address=[^,]+,slaves=1,sentinels=3/.test(info)) return false
+        if (!new RegExp(`status=ok,address=[^,]+,slaves=${replicas},sentinels=3`).test(info)) return false
       }
       return true
     }, procs)
@@ -116,7 +121,7 @@ export async function startRedisSentinel (opts: SentinelOptions = {}): Promise<R
     await stop()
     throw err
   }
-  const sentinels = procs.slice(2).map((p) => ({ host, port: p.port }))
+  const sentinels = procs.slice(1 + (opts.replicas ?? 1)).map((p) => ({ host, port: p.port }))
   const masterNow = async (): Promise<SentinelNode> => {
     for (const s of sentinels) {
       const [h, p] = (await cli(s.port, 'sentinel', 'get-master-addr-by-name', NAME)).split('\n')
