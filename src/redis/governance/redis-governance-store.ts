@@ -1,14 +1,14 @@
-import { luaScript } from '../scripts.js'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { UnavailableError } from '../../errors.js'
 import { KEY_PREFIX } from '../keys.js'
+import { defineScripts, loadScript } from '../scripts.js'
 import type { RedisTarget } from '../connection.js'
 import {
   AUDIT_CAP, HISTORY_CAP, POLICY_FIELD,
   type AuditEntry, type GovCommit, type GovernanceStore, type GovSnapshot, type GovTable, type Page, type PolicyHistoryEntry
 } from '../../store/governance-store.js'
 
-const COMMIT_LUA = luaScript('governance/gov-commit.lua')
+const SCRIPTS = { pgGovCommit: loadScript(new URL('./gov-commit.lua', import.meta.url)) }
 /** Admin reads (a snapshot of every campaign) may be large: a deadline for admin work, not the decision path's. */
 const GOVERNANCE_TIMEOUT_MS = 2000
 
@@ -65,7 +65,7 @@ export class RedisGovernanceStore implements GovernanceStore {
   constructor (target: RedisTarget, private readonly options: RedisGovernanceOptions = {}) {
     this.keys = governanceKeys(options.keyPrefix ?? KEY_PREFIX)
     this.client = connect(target)
-    this.client.defineCommand('pgGovCommit', { numberOfKeys: 6, lua: COMMIT_LUA })
+    defineScripts(this.client, SCRIPTS)
     this.reportErrors(this.client)
   }
 

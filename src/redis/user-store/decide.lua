@@ -1,3 +1,5 @@
+-- keys: 4
+-- uses: ledger-lib
 --[[
   decide.lua: one decision for one user, checked and recorded atomically.
   The twin of src/rules/decide/evaluate.ts; test/conformance holds both to the same cases.

@@ -1,3 +1,5 @@
+-- keys: 3
+-- uses: ledger-lib
 --[[
   events.lua: one user's client events (shown, discarded, dismissed, ...) applied atomically, in order.
   The twin of src/rules/events/apply.ts; test/conformance holds both to the same cases.

@@ -1,6 +1,6 @@
 --[[
   ledger-lib.lua: prepended to every script that reads or writes a user's ledger or logs
-  (src/redis/scripts.ts), after the constants it writes from the TypeScript side:
+  (its header says `-- uses: ledger-lib`; src/redis/user-store/scripts.ts), after the constants it writes from the TypeScript side:
   REC, LOGREC           widths of one ledger record and one event log record (src/redis/user-store/ledger-codec.ts)
   LEDGER_MAX, LOG_MAX   records kept per user in the ledger and in the event log (src/rules/decide/limits.ts)
   REPLIES_MAX, REPLIES_KEPT   idempotency records per user, and how many a prune keeps

@@ -1,6 +1,6 @@
 /**
  * How much one user's state may hold, and the timestamp encoding it is stored in. The Lua
- * scripts use the same numbers: src/redis/scripts.ts writes them in front of every script,
+ * scripts use the same numbers: src/redis/user-store/scripts.ts writes them in front of every script,
  * so each is defined here only.
  */
 
