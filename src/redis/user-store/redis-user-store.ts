@@ -6,11 +6,12 @@ import { DEFAULT_STORE_TIMEOUT_MS, SCRIPT_DEADLINE_SHARE, withDeadline } from '.
 import { KEY_PREFIX, userKeys } from '../keys.js'
 import { defineScripts } from '../scripts.js'
 import { USER_SCRIPTS } from './scripts.js'
+import { decodeEventLog, decodeLedger, decodeReplyExpiry } from './ledger-codec.js'
 import { encodePlan } from './plan-wire.js'
 import { localMs, RedisClock } from '../redis-clock.js'
 import { waitForReady, type RedisClient } from '../connection.js'
 import { isStoreFault, type StoreCallResult } from '../store-faults.js'
-import { StoreUnavailableError, type Store } from '../../store/user-store.js'
+import { StoreUnavailableError, type Store, type StoredUser } from '../../store/user-store.js'
 
 const CLOCK_SAMPLE_EVERY_MS = 10_000
 /** Until a first clock sample is kept, decisions ask for one at most this often. */
@@ -146,6 +147,25 @@ export class RedisStore implements Store {
     const k = userKeys(this.prefix, userTag)
     const [outcomes, dayShows] = await this.call('events', () => this.scripts.pgEvents(k.ledger, k.fatigue, k.events, JSON.stringify(batch)))
     return { outcomes, dayShows }
+  }
+
+  /** Every key of the user in one pipeline (one slot: the keys share the user's hash tag). */
+  async readUser (userTag: string): Promise<StoredUser> {
+    const k = userKeys(this.prefix, userTag)
+    const replies = await this.call('read_user', async () => {
+      const out = await this.client.pipeline().get(k.ledger).hgetall(k.prefs).hgetall(k.fatigue).get(k.events).hgetall(k.replies).exec()
+      const failed = out?.find(([err]) => err !== null)
+      if (out === null || failed !== undefined) throw failed?.[0] ?? new Error('pipeline aborted')
+      return out.map(([, value]) => value)
+    })
+    const [ledger, preferences, fatigue, log, idempotency] = replies as [string | null, Record<string, string>, Record<string, string>, string | null, Record<string, string>]
+    return {
+      ledger: decodeLedger(ledger ?? ''),
+      preferences,
+      fatigue,
+      eventLog: decodeEventLog(log ?? ''),
+      replies: Object.fromEntries(Object.entries(idempotency).map(([id, v]) => [id, decodeReplyExpiry(v)]))
+    }
   }
 
   /** Every key of the user by name, in one script: as many commands for a user of many keys as of none. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { BASE36_MAX, MAX_EVENT_LOG_RECORDS, MAX_LEDGER_RECORDS, MAX_REPLIES, REPLIES_KEPT } from '../../rules/decide/limits.js'
+import { BASE36_MAX, MAX_EVENT_LOG_RECORDS, MAX_LEDGER_RECORDS, MAX_REPLIES, NONCE_LENGTH, REPLIES_KEPT } from '../../rules/decide/limits.js'
 import { loadScript } from '../scripts.js'
 import { EVENT_LOG_RECORD_LENGTH, RECORD_LENGTH } from './ledger-codec.js'
 
@@ -11,7 +11,8 @@ const CONSTANTS = [
   ['LOG_MAX', MAX_EVENT_LOG_RECORDS],
   ['REPLIES_MAX', MAX_REPLIES],
   ['REPLIES_KEPT', REPLIES_KEPT],
-  ['BASE36_MAX', BASE36_MAX]
+  ['BASE36_MAX', BASE36_MAX],
+  ['NONCE_LEN', NONCE_LENGTH]
 ] as const
 
 /** The constants and ledger-lib.lua: the prelude `ledger-lib` of every script that reads a user's ledger or logs. */
