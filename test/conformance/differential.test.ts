@@ -69,7 +69,7 @@ const policyArb: fc.Arbitrary<Policy> = fc.record({
 
 type Step =
   | { kind: 'decide', advanceMs: number, user: number, placement: string, candidates: string[], requestId: number | null }
-  | { kind: 'events', advanceMs: number, user: number, events: { decision: number, wrongId: boolean, otherCampaign: boolean, type: typeof EVENT_TYPES[number], lateMs: number }[] }
+  | { kind: 'events', advanceMs: number, user: number, events: { decision: number, wrongId: boolean, otherUser: boolean, otherCampaign: boolean, type: typeof EVENT_TYPES[number], lateMs: number }[] }
   | { kind: 'preferences', advanceMs: number, user: number, marketing: 'on' | 'off', categoryOff: string | null, snoozeMs: number | null }
 
 // Mostly small steps (within caps, cooldowns and leases), now and then a jump past a window.
@@ -96,7 +96,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       user: userArb,
       events: fc.array(fc.record({
         decision: fc.nat(),
-        wrongId: fc.boolean().map((b) => b && Math.random() < 0.3),
+        wrongId: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+        otherUser: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
         otherCampaign: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
         type: fc.constantFrom(...EVENT_TYPES),
         lateMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 * HOUR }) })
@@ -132,7 +133,7 @@ describe('memory and Redis user stores, differential', () => {
         const tags = USERS.map((u) => `${run}-${u}`)
         const memory = new MemoryStore()
         const stores: [string, Store][] = [['memory', memory], ['redis', redis]]
-        /** The decisions made so far, per user: their ids and the campaign each showed. */
+        /** The decisions that showed something so far: whose, their ids and the campaign each showed. */
         const decisions: { user: number, decisionId: string, shown: string }[] = []
         let now = START
         try {
@@ -153,8 +154,11 @@ describe('memory and Redis user stores, differential', () => {
                 decisions.push({ user: step.user, decisionId: m.decisionId, shown: step.candidates[m.winner] as string })
               }
             } else if (step.kind === 'events') {
+              const mine = decisions.filter((d) => d.user === step.user)
               const events: EventInput[] = step.events.map((e) => {
-                const d = decisions.length === 0 ? undefined : decisions[e.decision % decisions.length]
+                // Mostly this user's own decisions; now and then another user's, or an id no one was given.
+                const pool = e.otherUser ? decisions : mine
+                const d = pool.length === 0 ? undefined : pool[e.decision % pool.length]
                 const campaignId = d === undefined || e.otherCampaign ? CAMPAIGN_IDS[e.decision % CAMPAIGN_IDS.length] as string : d.shown
                 return {
                   decisionId: d === undefined || e.wrongId ? randomUUID() : d.decisionId,
