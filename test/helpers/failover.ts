@@ -29,11 +29,11 @@ export async function decideThroughFault (apps: FastifyInstance[], fault: () => 
   let faultAt = 0
   let streakFrom = 0
   let streak = 0
-  let recoveredAfterMs: number | null = null
-  let stop = false
+  // Fields, not locals: the workers change them while the loops below wait.
+  const run = { stop: false, recoveredAfterMs: null as number | null }
   let n = 0
   const worker = async (): Promise<void> => {
-    while (!stop) {
+    while (!run.stop) {
       const i = n++
       const res = await apps[i % apps.length]!.inject({
         method: 'POST',
@@ -43,14 +43,14 @@ export async function decideThroughFault (apps: FastifyInstance[], fault: () => 
       })
       statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
       const isDegraded = res.statusCode !== 200 || (res.json().candidates as { reason: string }[]).some((c) => c.reason === 'degraded')
-      if (faultAt > 0 && recoveredAfterMs === null) {
+      if (faultAt > 0 && run.recoveredAfterMs === null) {
         if (isDegraded) {
           degraded++
           streak = 0
         } else if (streak++ === 0) {
           streakFrom = Date.now()
         }
-        if (streak >= (o.settle ?? 20)) recoveredAfterMs = streakFrom - faultAt
+        if (streak >= (o.settle ?? 20)) run.recoveredAfterMs = streakFrom - faultAt
       }
       await new Promise((resolve) => setTimeout(resolve, 2))
     }
@@ -60,8 +60,8 @@ export async function decideThroughFault (apps: FastifyInstance[], fault: () => 
   await fault()
   faultAt = Date.now()
   const deadline = faultAt + (o.timeoutMs ?? 20_000)
-  while (recoveredAfterMs === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-  stop = true
+  while (run.recoveredAfterMs === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  run.stop = true
   await Promise.all(workers)
-  return { statuses, degraded, recoveredAfterMs }
+  return { statuses, degraded, recoveredAfterMs: run.recoveredAfterMs }
 }
