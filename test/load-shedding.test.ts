@@ -12,7 +12,8 @@ afterEach(async () => { await app?.close(); app = null })
 
 async function listening (shedding: Partial<AppConfig['shedding']>): Promise<string> {
   app = await buildApp(testConfig({
-    redis: { url: inject('redisUrl'), commandTimeoutMs: 500 },
+    // Generous: a loaded test machine must not turn a slow Redis reply into a degraded answer here.
+    redis: { url: inject('redisUrl'), commandTimeoutMs: 2000 },
     keyPrefix: uniquePrefix(),
     shedding: { ...NO_SHEDDING, ...shedding }
   }), { policy: { policy: policy(), campaigns: [campaign('a')] } })
