@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import type { Redis } from 'ioredis'
 import { parseSamples } from '../test/helpers/metrics.js'
 import { closedLoad, decideBody, type Workload } from './lib/load.js'
 import { freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
@@ -43,6 +44,21 @@ const sleep = async (ms: number): Promise<void> => await new Promise((resolve) =
 
 interface Row { at: number, rssMb: number, heapMb: number, loopP99Ms: number, redisMb: number, keys: number, ok: number, shed: number, failed: number }
 const SERIES: [keyof Row, string][] = [['rssMb', 'popguard RSS (MB)'], ['heapMb', 'V8 heap used (MB)'], ['loopP99Ms', 'event-loop delay p99 (ms)'], ['redisMb', 'Redis used memory (MB)'], ['keys', 'Redis keys']]
+
+/** Key counts by shape (user tags and numbers folded): what the keyspace is made of. */
+async function keyShapes (client: Redis): Promise<Record<string, number>> {
+  const shapes: Record<string, number> = {}
+  let cursor = '0'
+  do {
+    const [next, keys] = await client.scan(cursor, 'COUNT', 1000)
+    cursor = next
+    for (const key of keys) {
+      const shape = key.replace(/\{u:[^}]+\}/, '{u:*}').replace(/[0-9]+/g, '#')
+      shapes[shape] = (shapes[shape] ?? 0) + 1
+    }
+  } while (cursor !== '0')
+  return shapes
+}
 
 async function main (): Promise<boolean> {
   if (args['skip-build'] !== true) {
@@ -134,7 +150,7 @@ async function main (): Promise<boolean> {
       `${row.loopP99Ms.toFixed(1).padStart(9)} ${row.redisMb.toFixed(1).padStart(9)} ${String(row.keys).padStart(9)} ${String(row.ok).padStart(10)} ${String(row.shed).padStart(7)} ${String(row.failed).padStart(7)}\n`)
     return row
   }
-  process.stdout.write('  time   RSS(MB)  heap(MB)  loop p99   Redis MB      keys   answered  failed\n')
+  process.stdout.write('  time   RSS(MB)  heap(MB)  loop p99   Redis MB      keys   answered 503 shed  failed\n')
   const started = performance.now()
   const end = started + minutes * 60_000
   let sent = 0
@@ -150,6 +166,7 @@ async function main (): Promise<boolean> {
   }
   await sleep(1000)
   agent.destroy()
+  process.stdout.write(`keys by shape at the end: ${JSON.stringify(await keyShapes(redis.admin(0)))}\n`)
   redis.close()
 
   if (rows.length < 6) {
