@@ -51,6 +51,23 @@ describe('popguard on a Redis Cluster with replicas', () => {
     expect(await admin.cluster('INFO')).toContain('cluster_known_nodes:6')
   })
 
+  it('in strict mode (WAIT after the script, same pipeline) decides with exact caps on the cluster', async () => {
+    const strict = await buildApp(testConfig({
+      redis: { clusterNodes: cluster.nodes, commandTimeoutMs: 200 }, keyPrefix: uniquePrefix(), waitReplicas: { replicas: 1, timeoutMs: 100 }
+    }), { policy: file })
+    try {
+      for (const userId of ['strict-1', 'strict-2', 'strict-3', 'strict-4']) {
+        const answers = await Promise.all(Array.from({ length: 6 }, async () => (await strict.inject({
+          method: 'POST', url: '/v1/decide', headers: AUTH, payload: { userId, placement: 'home', candidates: [{ campaignId: 'a' }, { campaignId: 'b' }, { campaignId: 'c' }] }
+        })).json()))
+        expect(answers.filter((a) => a.candidates.some((c: { reason: string }) => c.reason === 'degraded')), userId).toEqual([])
+        expect(answers.filter((a) => a.show !== null)).toHaveLength(3)
+      }
+    } finally {
+      await strict.close()
+    }
+  })
+
   it('keeps answering when the master of a user\'s slot is SIGKILLed: no 5xx, and the user is decided in Redis again', async () => {
     const user = 'cluster-failover-user'
     const victim = await masterOf(user)
