@@ -7,7 +7,10 @@
  * degraded, the 5xx answers, the shows above the cap the failover let through (lost writes), and
  * the decide latency before the fault. docs/benchmark.md, "Failover".
  *
- *   npm run bench:failover -- [--users 2000] [--steady-rate 400] [--skip-build]
+ *   npm run bench:failover -- [--users 2000] [--steady-rate 400] [--topology sentinel|cluster] [--skip-build]
+ *
+ * --topology cluster: a Redis Cluster of three masters with two replicas each (cluster-node-timeout
+ * 1000); one master is killed, so about a third of the users and of the steady load are affected.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -16,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { startRedisCluster } from '../test/helpers/redis-cluster.js'
 import { startRedisSentinel } from '../test/helpers/redis-sentinel.js'
 import { freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 import { percentiles } from './lib/stats.js'
@@ -26,6 +30,7 @@ const CAP = 3
 const { values: args } = parseArgs({
   options: {
     users: { type: 'string', default: '2000' },
+    topology: { type: 'string', default: 'sentinel' },
     'steady-rate': { type: 'string', default: '400' },
     'skip-build': { type: 'boolean', default: false }
   }
@@ -86,12 +91,40 @@ async function pool<T> (count: number, concurrency: number, job: (i: number) => 
   return results
 }
 
+const TOPOLOGY = args.topology
+if (TOPOLOGY !== 'sentinel' && TOPOLOGY !== 'cluster') throw new Error('--topology is sentinel or cluster')
+
+interface BenchRedis { env: Record<string, string>, killMaster: () => Promise<number>, stop: () => Promise<void> }
+
+/** Sentinel (one master) or a Redis Cluster (three masters: the one killed holds a third of the users). */
+async function startRedis (): Promise<BenchRedis> {
+  if (TOPOLOGY === 'cluster') {
+    const cluster = await startRedisCluster({ masters: 3, replicas: 2, nodeTimeoutMs: 1000 })
+    return {
+      env: { REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',') },
+      killMaster: async () => {
+        const victim = (await cluster.masters())[0]
+        if (victim === undefined) throw new Error('no master to kill')
+        await cluster.kill(victim.port)
+        return victim.port
+      },
+      stop: cluster.stop
+    }
+  }
+  const sentinel = await startRedisSentinel({ downAfterMs: 1000, replicas: 2 })
+  return {
+    env: { REDIS_SENTINELS: sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_NAME: sentinel.name },
+    killMaster: async () => (await sentinel.killMaster()).port,
+    stop: sentinel.stop
+  }
+}
+
 interface ModeResult { degradedSeconds: number, fiveXx: number, shed: number, shedBefore: number, errors: number, overCap: number, cappedUsers: number, p50: number, p99: number, recovered: boolean }
 
 async function runMode (name: string, policyFile: string, extraEnv: Record<string, string>): Promise<ModeResult> {
-  say(`${name}: starting Redis (master, 2 replicas, 3 sentinels) and two popguard instances`)
+  say(`${name}: starting Redis (${TOPOLOGY === 'cluster' ? '3 masters with 2 replicas each' : 'master, 2 replicas, 3 sentinels'}) and two popguard instances`)
   // Two replicas: after the failover the new master still has one, which strict mode's WAIT 1 needs.
-  const sentinel = await startRedisSentinel({ downAfterMs: 1000, replicas: 2 })
+  const redis = await startRedis()
   const urls: string[] = []
   try {
     for (const instance of ['a', 'b']) {
@@ -101,8 +134,7 @@ async function runMode (name: string, policyFile: string, extraEnv: Record<strin
           NODE_ENV: 'production',
           PORT: String(port),
           HOST: '127.0.0.1',
-          REDIS_SENTINELS: sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
-          REDIS_SENTINEL_NAME: sentinel.name,
+          ...redis.env,
           LOG_LEVEL: 'warn',
           POPGUARD_POLICY_FILE: policyFile,
           POPGUARD_API_KEYS: `bench:client:${CLIENT_KEY}`,
@@ -144,7 +176,7 @@ async function runMode (name: string, policyFile: string, extraEnv: Record<strin
     const drive = await pool(total, 32, async (i) => ({ user: i % USERS, answer: await decide(urls[i % 2]!, `capped-${i % USERS}`) }), (started) => {
       if (started === Math.floor(total / 2) && killedAt === 0) {
         killedAt = performance.now()
-        sentinel.killMaster().then((m) => say(`${name}: master ${m.port} killed`), (err: unknown) => say(`kill failed: ${String(err)}`))
+        redis.killMaster().then((port) => say(`${name}: master ${port} killed`), (err: unknown) => say(`kill failed: ${String(err)}`))
       }
     })
     // Recovered: 50 steady answers in a row that reached Redis, after the kill.
@@ -178,7 +210,7 @@ async function runMode (name: string, policyFile: string, extraEnv: Record<strin
     }
   } finally {
     await Promise.all([stopChild('popguard-a'), stopChild('popguard-b')])
-    await sentinel.stop()
+    await redis.stop()
   }
 }
 
@@ -206,7 +238,7 @@ async function main (): Promise<void> {
   const row = (label: string, f: (r: ModeResult) => string): void => {
     process.stdout.write(label.padEnd(44) + results.map((r) => f(r).padStart(22)).join('') + '\n')
   }
-  process.stdout.write(`${USERS} users driven to a cap of ${CAP} from two instances; steady load ${STEADY_RATE} req/s; master SIGKILLed halfway\n`)
+  process.stdout.write(`${TOPOLOGY}: ${USERS} users driven to a cap of ${CAP} from two instances; steady load ${STEADY_RATE} req/s; a master SIGKILLed halfway\n`)
   row('', (r) => modes[results.indexOf(r)]![0] === 'async' ? 'async (default)' : 'strict (WAIT 1)')
   row('seconds of degraded answers after the kill', (r) => r.degradedSeconds.toFixed(2))
   row('5xx other than 503', (r) => String(r.fiveXx))
