@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { PolicyFile } from '../../src/rules/policy/schema.js'
-import { campaign, policy, rawRedis, STORE_KINDS, TestClock, testApp, userTag, type TestApp } from '../helpers/app.js'
+import { campaign, policy, rawRedis, CACHED_STORE_KINDS, TestClock, testApp, userTag, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 
 const DAY = 86_400_000
@@ -18,7 +18,7 @@ const CAMPAIGNS = [
   campaign('fraud', { class: 'critical', category: 'loans', priority: 5 })
 ]
 
-describe.each(STORE_KINDS)('preferences and erasure (%s store)', (kind) => {
+describe.each(CACHED_STORE_KINDS)('preferences and erasure (%s store)', (kind) => {
   let t: TestApp | undefined
   afterEach(async () => { await t?.close(); t = undefined })
 

@@ -10,6 +10,8 @@ export interface UserServiceOptions {
   /** The user's key tag in the store (see userTagger). */
   userTag: (userId: string) => string
   clock: () => number
+  /** Tells every instance's over-limit cache that this user's state changed (docs/architecture.md). */
+  userChanged?: (userTag: string) => void
 }
 
 /** A user's own controls: preferences and erasure. A store fault is a 503, never a guess. */
@@ -24,7 +26,9 @@ export class UserService {
   async setPreferences (userId: string, input: PreferencesInput): Promise<PreferencesDoc> {
     const now = this.opts.clock()
     const hash = preferencesToHash(input, now)
-    await this.store(() => this.opts.store.writePreferences(this.opts.userTag(userId), hash, PREFERENCES_TTL_MS))
+    const tag = this.opts.userTag(userId)
+    await this.store(() => this.opts.store.writePreferences(tag, hash, PREFERENCES_TTL_MS))
+    this.opts.userChanged?.(tag)
     const doc = preferencesFromHash(hash, now)
     this.opts.logger.info({
       event: 'preferences',
@@ -37,7 +41,9 @@ export class UserService {
   }
 
   async erase (userId: string): Promise<void> {
-    const keys = await this.store(() => this.opts.store.erase(this.opts.userTag(userId)))
+    const tag = this.opts.userTag(userId)
+    const keys = await this.store(() => this.opts.store.erase(tag))
+    this.opts.userChanged?.(tag)
     this.opts.logger.info({ event: 'erasure', user: this.opts.pseudonym(userId), keys }, 'user erased')
   }
 

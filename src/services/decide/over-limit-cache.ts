@@ -1,0 +1,212 @@
+/**
+ * The over-limit cache: what Redis proved about a user's marketing candidates being capped or in
+ * cooldown until a known time, kept so the next request covered by it needs no round trip.
+ * A fact only ever loosens with time or with a change that is published (docs/architecture.md,
+ * "The over-limit cache"), so a stale fact suppresses more, never shows more. No I/O here.
+ */
+import type { DecisionPlan, PlanCandidate, Verdict } from '../../rules/decide/types.js'
+
+export const DEFAULT_MAX_ENTRIES = 100_000
+export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+/** Retried requestIds a user's entry remembers (sent to Redis, or answered here). */
+const IDS_KEPT = 4
+/** Estimated bytes of an entry without its strings, and of one fact or remembered id (V8 objects, Map slots). */
+const ENTRY_BYTES = 240
+const FACT_BYTES = 120
+
+interface CapFact { capId: string, retryAt: number, expires: number }
+
+interface Entry {
+  /** Cooldown: marketing suppressed until coolRetryAt, for the campaigns Redis said so of. */
+  coolRetryAt: number
+  coolExpires: number
+  cooled: Set<string>
+  /** `<campaign code>|<placement code>|<time zone>` -> the first cap exceeded for it. */
+  caps: Map<string, CapFact>
+  /** requestIds Redis decided for this user: their retries go to Redis (it replays). */
+  sent: string[]
+  /** requestIds answered here, with their answer: a retry gets the same one. */
+  answered: { id: string, answer: unknown }[]
+  expires: number
+  bytes: number
+}
+
+export interface OverLimitCacheOptions {
+  /** Longest a fact is trusted after Redis said it (ms); > 0. */
+  maxStalenessMs: number
+  maxEntries?: number
+  maxBytes?: number
+  onEvict?: () => void
+}
+
+/** A lookup's result: every candidate's verdict, or the earlier answer to the same requestId. */
+export type CacheHit = { verdicts: Verdict[] } | { replay: unknown }
+
+const capKey = (c: PlanCandidate, plan: DecisionPlan, timezone: string): string => `${c.campaignCode}|${plan.placementCode}|${timezone}`
+
+function emptyEntry (tag: string): Entry {
+  return { coolRetryAt: 0, coolExpires: 0, cooled: new Set(), caps: new Map(), sent: [], answered: [], expires: 0, bytes: ENTRY_BYTES + tag.length * 2 }
+}
+
+export class OverLimitCache {
+  private readonly entries = new Map<string, Entry>()
+  private totalBytes = 0
+  private readonly maxEntries: number
+  private readonly maxBytes: number
+
+  constructor (private readonly opts: OverLimitCacheOptions) {
+    this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
+  }
+
+  get size (): number { return this.entries.size }
+  get bytes (): number { return this.totalBytes }
+
+  /**
+   * The verdicts for this plan if every candidate is covered at `plan.now`, else null (ask Redis).
+   * Never for a service or critical candidate, nor outside enforcement (shadow mode, holdout).
+   */
+  lookup (tag: string, plan: DecisionPlan, timezone: string): CacheHit | null {
+    const e = this.entries.get(tag)
+    if (e === undefined) return null
+    const now = plan.now
+    if (e.expires <= now) {
+      this.drop(tag, e)
+      return null
+    }
+    const id = plan.requestId
+    if (id !== '') {
+      if (e.sent.includes(id)) return null
+      const earlier = e.answered.find((a) => a.id === id)
+      if (earlier !== undefined) return this.touch(tag, e, { replay: earlier.answer })
+    }
+    if (!plan.enforce) return null
+    const cooling = e.coolExpires > now
+    const verdicts: Verdict[] = []
+    for (const c of plan.candidates) {
+      if (c.final !== '') {
+        verdicts.push({ reason: c.final })
+        continue
+      }
+      if (c.classCode !== 'm') return null
+      const cooled = cooling && e.cooled.has(c.campaignCode)
+      let cap = e.caps.get(capKey(c, plan, timezone))
+      if (cap !== undefined && cap.expires <= now) cap = undefined
+      // A fact names the campaign: its opt-out and complaint state were clear then (a change since is published).
+      if (!cooled && cap === undefined) return null
+      // The plan's gates come after opt-out; the cooldown (user-wide) before any cap.
+      if (c.gate !== '') verdicts.push(c.gateRetryMs > 0 ? { reason: c.gate, retryMs: c.gateRetryMs } : { reason: c.gate })
+      else if (cooling) verdicts.push({ reason: 'cooldown', retryMs: e.coolRetryAt - now })
+      else if (cap !== undefined) verdicts.push({ reason: 'cap_exceeded', capId: cap.capId, retryMs: cap.retryAt - now })
+    }
+    return this.touch(tag, e, { verdicts })
+  }
+
+  /** Keeps a cached answer for a retry of the same requestId (only when the plan has one). */
+  answered (tag: string, requestId: string, answer: unknown): void {
+    const e = this.entries.get(tag)
+    if (e === undefined || requestId === '') return
+    if (e.answered.length >= IDS_KEPT) this.resize(tag, e, -FACT_BYTES - (e.answered.shift()?.id.length ?? 0) * 2)
+    e.answered.push({ id: requestId, answer })
+    this.resize(tag, e, FACT_BYTES + requestId.length * 2)
+  }
+
+  /**
+   * What Redis's answer proves. A show drops the user's facts (counts moved, the cooldown started);
+   * otherwise every enforced cap_exceeded or cooldown verdict with a retry time becomes a fact.
+   * `until(i)`: a bound on candidate i's facts besides their own time (a limit penalty's end).
+   */
+  learn (tag: string, plan: DecisionPlan, timezone: string, winner: number, verdicts: readonly Verdict[], until: (i: number) => number): void {
+    const now = plan.now
+    const stale = now + this.opts.maxStalenessMs
+    if (!plan.enforce) return
+    let e = this.entries.get(tag)
+    if (winner !== -1) {
+      // Keep only that this requestId went to Redis, so a retry is replayed there.
+      if (e !== undefined) this.drop(tag, e)
+      if (plan.requestId === '') return
+      e = emptyEntry(tag)
+      e.sent.push(plan.requestId)
+      e.bytes += FACT_BYTES + plan.requestId.length * 2
+      e.expires = stale
+      this.insert(tag, e)
+      return
+    }
+    let added = 0
+    plan.candidates.forEach((c, i) => {
+      const v = verdicts[i]
+      if (v === undefined || v.unenforced === true || c.final !== '' || c.gate !== '' || c.classCode !== 'm') return
+      if (v.retryMs === undefined || v.retryMs <= 0) return
+      const retryAt = now + v.retryMs
+      const expires = Math.min(retryAt, stale, until(i))
+      if (expires <= now) return
+      e ??= this.insert(tag, emptyEntry(tag))
+      if (v.reason === 'cooldown') {
+        if (!e.cooled.has(c.campaignCode)) added += FACT_BYTES
+        e.cooled.add(c.campaignCode)
+        e.coolRetryAt = retryAt
+        e.coolExpires = e.coolExpires > now ? Math.min(e.coolExpires, expires) : expires
+      } else if (v.reason === 'cap_exceeded' && v.capId !== undefined) {
+        const key = capKey(c, plan, timezone)
+        if (!e.caps.has(key)) added += FACT_BYTES + key.length * 2 + v.capId.length * 2
+        e.caps.set(key, { capId: v.capId, retryAt, expires })
+      } else {
+        return
+      }
+      e.expires = Math.max(e.expires, expires)
+    })
+    if (e === undefined) return
+    if (plan.requestId !== '' && !e.sent.includes(plan.requestId)) {
+      if (e.sent.length >= IDS_KEPT) added -= FACT_BYTES + (e.sent.shift()?.length ?? 0) * 2
+      e.sent.push(plan.requestId)
+      added += FACT_BYTES + plan.requestId.length * 2
+      e.expires = Math.max(e.expires, stale)
+    }
+    this.resize(tag, e, added)
+  }
+
+  /** Drops one user's facts (their preferences changed, an event freed a slot, erasure). */
+  forget (tag: string): void {
+    const e = this.entries.get(tag)
+    if (e !== undefined) this.drop(tag, e)
+  }
+
+  clear (): void {
+    this.entries.clear()
+    this.totalBytes = 0
+  }
+
+  private touch (tag: string, e: Entry, hit: CacheHit): CacheHit {
+    // Map order is the LRU order: the most recently used last.
+    this.entries.delete(tag)
+    this.entries.set(tag, e)
+    return hit
+  }
+
+  private insert (tag: string, e: Entry): Entry {
+    this.entries.set(tag, e)
+    this.totalBytes += e.bytes
+    this.evict()
+    return e
+  }
+
+  private resize (tag: string, e: Entry, delta: number): void {
+    e.bytes += delta
+    if (this.entries.get(tag) === e) this.totalBytes += delta
+    this.evict()
+  }
+
+  private drop (tag: string, e: Entry): void {
+    this.entries.delete(tag)
+    this.totalBytes -= e.bytes
+  }
+
+  private evict (): void {
+    while (this.entries.size > this.maxEntries || (this.totalBytes > this.maxBytes && this.entries.size > 0)) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done === true) return
+      this.drop(oldest.value, this.entries.get(oldest.value) as Entry)
+      this.opts.onEvict?.()
+    }
+  }
+}
