@@ -17,8 +17,21 @@ const candidate = (over: Partial<PlanCandidate> = {}): PlanCandidate => ({
   classCode: 'm', priority: 50, campaignCode: 'aaaaaa', categoryCode: 'cccccc', categoryName: 'promo', final: '', gate: '', gateRetryMs: 0, caps: [], ...over
 })
 const plan = (now: number, candidates: PlanCandidate[], over: Partial<DecisionPlan> = {}): DecisionPlan => ({
-  now, decisionId: 'd', nonce: 'n', requestId: '', enforce: true, placementCode: 'pppppp', horizonMs: 0, ledgerTtlMs: 1, leaseMs: 0,
-  releaseUnconfirmed: false, cooldownMs: 0, idempotencyTtlMs: 1, echo: '', candidates, ...over
+  now,
+  decisionId: 'd',
+  nonce: 'n',
+  requestId: '',
+  enforce: true,
+  placementCode: 'pppppp',
+  horizonMs: 0,
+  ledgerTtlMs: 1,
+  leaseMs: 0,
+  releaseUnconfirmed: false,
+  cooldownMs: 0,
+  idempotencyTtlMs: 1,
+  echo: '',
+  candidates,
+  ...over
 })
 const none = (): number => Infinity
 
