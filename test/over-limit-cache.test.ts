@@ -74,6 +74,16 @@ describe('the over-limit cache, alone', () => {
     expect(cache.size).toBe(0)
   })
 
+  it('learns the cooldown a marketing show starts, for the campaigns whose consent it saw clear, and answers no show', () => {
+    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const [a, b, c] = [candidate(), candidate({ campaignCode: 'bbbbbb' }), candidate({ campaignCode: 'cccccc' })]
+    cache.learn('u', plan(0, [a, b, c], { cooldownMs: 600_000, requestId: 'r1' }), 'UTC', 0, [{ reason: 'eligible' }, { reason: 'lower_priority' }, { reason: 'opted_out' }], none)
+    expect(cache.lookup('u', plan(10, [b, a]), 'UTC')).toEqual({ verdicts: [{ reason: 'cooldown', retryMs: 599_990 }, { reason: 'cooldown', retryMs: 599_990 }] })
+    expect(cache.lookup('u', plan(10, [c]), 'UTC')).toBeNull() // opted out: not covered
+    expect(cache.lookup('u', plan(10, [a], { requestId: 'r1' }), 'UTC')).toBeNull() // a retry of the show: Redis replays it
+    expect(cache.lookup('u', plan(60_000, [a]), 'UTC')).toBeNull()
+  })
+
   it('sends a retry of a requestId Redis decided back to Redis, and replays one it answered itself', () => {
     const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
     const a = candidate()

@@ -42,6 +42,13 @@ export interface OverLimitCacheOptions {
 /** A lookup's result: every candidate's verdict, or the earlier answer to the same requestId. */
 export type CacheHit = { verdicts: Verdict[] } | { replay: unknown }
 
+/** Verdicts that are reached only past the consent rules (opt-out, category opt-out, complaint): the candidate's consent was clear. */
+const PAST_CONSENT: ReadonlySet<Verdict['reason']> = new Set(['eligible', 'lower_priority', 'do_not_interrupt', 'quiet_hours', 'cooldown', 'cap_exceeded'])
+
+function consentClear (c: PlanCandidate, v: Verdict | undefined): boolean {
+  return c.classCode === 'm' && c.final === '' && v !== undefined && v.unenforced !== true && PAST_CONSENT.has(v.reason)
+}
+
 const capKey = (c: PlanCandidate, plan: DecisionPlan, timezone: string): string => `${c.campaignCode}|${plan.placementCode}|${timezone}`
 
 function emptyEntry (tag: string): Entry {
@@ -112,57 +119,78 @@ export class OverLimitCache {
   }
 
   /**
-   * What Redis's answer proves. A show drops the user's facts (counts moved, the cooldown started);
-   * otherwise every enforced cap_exceeded or cooldown verdict with a retry time becomes a fact.
-   * `until(i)`: a bound on candidate i's facts besides their own time (a limit penalty's end).
+   * What Redis's answer proves (enforced decisions only). A show drops the user's facts (counts moved)
+   * and, for a marketing show under a cooldown, starts one: until now + cooldown no marketing campaign
+   * whose consent was just seen clear can be shown (that is a fact about suppression, never a cached
+   * show). Otherwise an enforced cooldown, and each cap_exceeded with a retry time, become facts.
+   * `until(i)`: a bound on candidate i's cap facts besides their own time (a limit penalty's end).
    */
   learn (tag: string, plan: DecisionPlan, timezone: string, winner: number, verdicts: readonly Verdict[], until: (i: number) => number): void {
+    if (!plan.enforce) return
     const now = plan.now
     const stale = now + this.opts.maxStalenessMs
-    if (!plan.enforce) return
     let e = this.entries.get(tag)
+    let coolRetryAt = 0
+    let sent: string[] = []
     if (winner !== -1) {
-      // Keep only that this requestId went to Redis, so a retry is replayed there.
-      if (e !== undefined) this.drop(tag, e)
-      if (plan.requestId === '') return
-      e = emptyEntry(tag)
-      e.sent.push(plan.requestId)
-      e.bytes += FACT_BYTES + plan.requestId.length * 2
-      e.expires = stale
-      this.insert(tag, e)
-      return
+      if (e !== undefined) {
+        sent = e.sent
+        this.drop(tag, e)
+        e = undefined
+      }
+      if (plan.candidates[winner]?.classCode === 'm' && plan.cooldownMs > 0) coolRetryAt = now + plan.cooldownMs
+    } else {
+      for (const v of verdicts) if (v.reason === 'cooldown' && v.unenforced !== true && v.retryMs !== undefined && v.retryMs > 0) coolRetryAt = now + v.retryMs
     }
     let added = 0
-    plan.candidates.forEach((c, i) => {
-      const v = verdicts[i]
-      if (v === undefined || v.unenforced === true || c.final !== '' || c.gate !== '' || c.classCode !== 'm') return
-      if (v.retryMs === undefined || v.retryMs <= 0) return
-      const retryAt = now + v.retryMs
-      const expires = Math.min(retryAt, stale, until(i))
-      if (expires <= now) return
-      e ??= this.insert(tag, emptyEntry(tag))
-      if (v.reason === 'cooldown') {
-        if (!e.cooled.has(c.campaignCode)) added += FACT_BYTES
-        e.cooled.add(c.campaignCode)
-        e.coolRetryAt = retryAt
-        e.coolExpires = e.coolExpires > now ? Math.min(e.coolExpires, expires) : expires
-      } else if (v.reason === 'cap_exceeded' && v.capId !== undefined) {
-        const key = capKey(c, plan, timezone)
-        if (!e.caps.has(key)) added += FACT_BYTES + key.length * 2 + v.capId.length * 2
-        e.caps.set(key, { capId: v.capId, retryAt, expires })
-      } else {
-        return
+    const entry = (): Entry => {
+      if (e === undefined) {
+        e = this.insert(tag, emptyEntry(tag))
+        for (const id of sent) added += this.remember(e, id, stale)
       }
-      e.expires = Math.max(e.expires, expires)
-    })
-    if (e === undefined) return
-    if (plan.requestId !== '' && !e.sent.includes(plan.requestId)) {
-      if (e.sent.length >= IDS_KEPT) added -= FACT_BYTES + (e.sent.shift()?.length ?? 0) * 2
-      e.sent.push(plan.requestId)
-      added += FACT_BYTES + plan.requestId.length * 2
-      e.expires = Math.max(e.expires, stale)
+      return e
     }
-    this.resize(tag, e, added)
+    if (coolRetryAt > now) {
+      // With unconfirmed reservations released, the impression behind the cooldown may leave at its lease's end.
+      const leaseEnd = plan.releaseUnconfirmed ? coolRetryAt - plan.cooldownMs + plan.leaseMs : Infinity
+      const expires = Math.min(coolRetryAt, stale, leaseEnd)
+      plan.candidates.forEach((c, i) => {
+        if (expires <= now || !consentClear(c, verdicts[i])) return
+        const x = entry()
+        if (!x.cooled.has(c.campaignCode)) added += FACT_BYTES
+        x.cooled.add(c.campaignCode)
+        x.coolRetryAt = coolRetryAt
+        x.coolExpires = expires
+        x.expires = Math.max(x.expires, expires)
+      })
+    }
+    if (winner === -1) {
+      plan.candidates.forEach((c, i) => {
+        const v = verdicts[i]
+        if (v?.reason !== 'cap_exceeded' || v.capId === undefined || v.retryMs === undefined || v.retryMs <= 0 || !consentClear(c, v)) return
+        const retryAt = now + v.retryMs
+        const expires = Math.min(retryAt, stale, until(i))
+        if (expires <= now) return
+        const x = entry()
+        const key = capKey(c, plan, timezone)
+        if (!x.caps.has(key)) added += FACT_BYTES + key.length * 2 + v.capId.length * 2
+        x.caps.set(key, { capId: v.capId, retryAt, expires })
+        x.expires = Math.max(x.expires, expires)
+      })
+    }
+    // A retry of this requestId must reach Redis, which replays the first answer.
+    if (plan.requestId !== '' && (e !== undefined || winner !== -1)) added += this.remember(entry(), plan.requestId, stale)
+    if (e !== undefined) this.resize(tag, e, added)
+  }
+
+  /** Adds a requestId sent to Redis; answers the change in the entry's bytes. */
+  private remember (e: Entry, requestId: string, stale: number): number {
+    if (e.sent.includes(requestId)) return 0
+    let delta = FACT_BYTES + requestId.length * 2
+    if (e.sent.length >= IDS_KEPT) delta -= FACT_BYTES + (e.sent.shift()?.length ?? 0) * 2
+    e.sent.push(requestId)
+    e.expires = Math.max(e.expires, stale)
+    return delta
   }
 
   /** Drops one user's facts (their preferences changed, an event freed a slot, erasure). */
