@@ -84,6 +84,15 @@ describe('the over-limit cache, alone', () => {
     expect(cache.lookup('u', plan(60_000, [a]), 'UTC')).toBeNull()
   })
 
+  it('covers every marketing campaign in a cooldown when Redis saw no consent rule in force for the user', () => {
+    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const [a, b] = [candidate(), candidate({ campaignCode: 'bbbbbb' })]
+    cache.learn('u', plan(0, [a], { cooldownMs: 600_000 }), 'UTC', 0, [{ reason: 'eligible' }], none, true)
+    expect(cache.lookup('u', plan(10, [b]), 'UTC')).toEqual({ verdicts: [{ reason: 'cooldown', retryMs: 599_990 }] })
+    cache.learn('v', plan(0, [a], { cooldownMs: 600_000 }), 'UTC', 0, [{ reason: 'eligible' }], none, false)
+    expect(cache.lookup('v', plan(10, [b]), 'UTC')).toBeNull()
+  })
+
   it('sends a retry of a requestId Redis decided back to Redis, and replays one it answered itself', () => {
     const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
     const a = candidate()

@@ -158,7 +158,7 @@ export class DecisionService {
     }
     const result = await this.run(tag, input, plan, policy, echo)
     if (!result.degraded && !result.replayed && this.cachedUnder === policy) {
-      cache.learn(tag, plan, timezone, result.winner, result.verdicts, (i) => penaltyEnd(policy, input, i, plan.now))
+      cache.learn(tag, plan, timezone, result.winner, result.verdicts, (i) => penaltyEnd(policy, input, i, plan.now), result.consentClear)
     }
     return { ...result, cached: false }
   }
@@ -172,13 +172,14 @@ export class DecisionService {
         degraded: false,
         replayed: outcome.replayed,
         winner: outcome.winner,
-        verdicts: outcome.verdicts
+        verdicts: outcome.verdicts,
+        consentClear: outcome.consentClear === true
       }
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err
       this.warnStoreUnavailable(err.message)
       const { winner, verdicts } = fallbackVerdicts(plan, policy)
-      return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false, winner, verdicts }
+      return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false, winner, verdicts, consentClear: false }
     }
   }
 

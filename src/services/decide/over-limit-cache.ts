@@ -21,6 +21,8 @@ interface Entry {
   coolRetryAt: number
   coolExpires: number
   cooled: Set<string>
+  /** Redis said no consent rule is in force for the user: the cooldown covers every marketing campaign. */
+  coolAll: boolean
   /** `<campaign code>|<placement code>|<time zone>` -> the first cap exceeded for it. */
   caps: Map<string, CapFact>
   /** requestIds Redis decided for this user: their retries go to Redis (it replays). */
@@ -45,14 +47,14 @@ export type CacheHit = { verdicts: Verdict[] } | { replay: unknown }
 /** Verdicts that are reached only past the consent rules (opt-out, category opt-out, complaint): the candidate's consent was clear. */
 const PAST_CONSENT: ReadonlySet<Verdict['reason']> = new Set(['eligible', 'lower_priority', 'do_not_interrupt', 'quiet_hours', 'cooldown', 'cap_exceeded'])
 
-function consentClear (c: PlanCandidate, v: Verdict | undefined): boolean {
+function pastConsent (c: PlanCandidate, v: Verdict | undefined): boolean {
   return c.classCode === 'm' && c.final === '' && v !== undefined && v.unenforced !== true && PAST_CONSENT.has(v.reason)
 }
 
 const capKey = (c: PlanCandidate, plan: DecisionPlan, timezone: string): string => `${c.campaignCode}|${plan.placementCode}|${timezone}`
 
 function emptyEntry (tag: string): Entry {
-  return { coolRetryAt: 0, coolExpires: 0, cooled: new Set(), caps: new Map(), sent: [], answered: [], expires: 0, bytes: ENTRY_BYTES + tag.length * 2 }
+  return { coolRetryAt: 0, coolExpires: 0, cooled: new Set(), coolAll: false, caps: new Map(), sent: [], answered: [], expires: 0, bytes: ENTRY_BYTES + tag.length * 2 }
 }
 
 export class OverLimitCache {
@@ -96,7 +98,7 @@ export class OverLimitCache {
         continue
       }
       if (c.classCode !== 'm') return null
-      const cooled = cooling && e.cooled.has(c.campaignCode)
+      const cooled = cooling && (e.coolAll || e.cooled.has(c.campaignCode))
       let cap = e.caps.get(capKey(c, plan, timezone))
       if (cap !== undefined && cap.expires <= now) cap = undefined
       // A fact names the campaign: its opt-out and complaint state were clear then (a change since is published).
@@ -124,8 +126,11 @@ export class OverLimitCache {
    * whose consent was just seen clear can be shown (that is a fact about suppression, never a cached
    * show). Otherwise an enforced cooldown, and each cap_exceeded with a retry time, become facts.
    * `until(i)`: a bound on candidate i's cap facts besides their own time (a limit penalty's end).
+   * `consentClear`: Redis saw no consent rule in force for the user, so the cooldown covers every
+   * marketing campaign, named in this request or not.
    */
-  learn (tag: string, plan: DecisionPlan, timezone: string, winner: number, verdicts: readonly Verdict[], until: (i: number) => number): void {
+  learn (tag: string, plan: DecisionPlan, timezone: string, winner: number, verdicts: readonly Verdict[], until: (i: number) => number,
+    consentClear = false): void {
     if (!plan.enforce) return
     const now = plan.now
     const stale = now + this.opts.maxStalenessMs
@@ -154,8 +159,15 @@ export class OverLimitCache {
       // With unconfirmed reservations released, the impression behind the cooldown may leave at its lease's end.
       const leaseEnd = plan.releaseUnconfirmed ? coolRetryAt - plan.cooldownMs + plan.leaseMs : Infinity
       const expires = Math.min(coolRetryAt, stale, leaseEnd)
+      if (consentClear && expires > now) {
+        const x = entry()
+        x.coolAll = true
+        x.coolRetryAt = coolRetryAt
+        x.coolExpires = expires
+        x.expires = Math.max(x.expires, expires)
+      }
       plan.candidates.forEach((c, i) => {
-        if (expires <= now || !consentClear(c, verdicts[i])) return
+        if (expires <= now || !pastConsent(c, verdicts[i])) return
         const x = entry()
         if (!x.cooled.has(c.campaignCode)) added += FACT_BYTES
         x.cooled.add(c.campaignCode)
@@ -167,7 +179,7 @@ export class OverLimitCache {
     if (winner === -1) {
       plan.candidates.forEach((c, i) => {
         const v = verdicts[i]
-        if (v?.reason !== 'cap_exceeded' || v.capId === undefined || v.retryMs === undefined || v.retryMs <= 0 || !consentClear(c, v)) return
+        if (v?.reason !== 'cap_exceeded' || v.capId === undefined || v.retryMs === undefined || v.retryMs <= 0 || !pastConsent(c, v)) return
         const retryAt = now + v.retryMs
         const expires = Math.min(retryAt, stale, until(i))
         if (expires <= now) return
