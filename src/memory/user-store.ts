@@ -1,11 +1,11 @@
 import { evaluate } from '../rules/decide/evaluate.js'
-import { MAX_REPLIES, REPLIES_KEPT } from '../rules/decide/limits.js'
+import { MAX_REPLIES, NONCE_LENGTH, REPLIES_KEPT } from '../rules/decide/limits.js'
 import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
 import type { Impression } from '../rules/decide/user-state.js'
 import { applyEvents, type LoggedEvent } from '../rules/events/apply.js'
 import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
 import { fatigueForRules, preferencesForRules } from '../rules/users/preferences.js'
-import type { Store } from '../store/user-store.js'
+import type { Store, StoredUser } from '../store/user-store.js'
 
 interface Expiring<T> { value: T, expiresAt: number }
 /** An idempotency record: the first answer to a request id, and when it stops counting. */
@@ -22,7 +22,8 @@ interface UserEntries {
 }
 
 const isEmpty = (hash: Record<string, string>): boolean => Object.keys(hash).length === 0
-const nonceOrder = (nonce: string): number => /^[0-9a-f]{8}$/i.test(nonce) ? parseInt(nonce, 16) : 0
+const HEX_NONCE = new RegExp(`^[0-9a-f]{${NONCE_LENGTH}}$`, 'i')
+const nonceOrder = (nonce: string): number => HEX_NONCE.test(nonce) ? parseInt(nonce, 16) : 0
 
 /**
  * The record that makes MAX_REPLIES + 1 drops the expired ones and keeps the REPLIES_KEPT newest
@@ -66,12 +67,12 @@ export class MemoryStore implements Store {
       prefs: preferencesForRules(this.live(user.prefs)),
       fatigue: fatigueForRules(this.live(user.fatigue))
     }
-    const { winner, verdicts, ledger } = evaluate(plan, state)
+    const { winner, verdicts, ledger, consentClear } = evaluate(plan, state)
     // Written only when it changed, as decide.lua does: a decision that shows nothing keeps the TTL.
     if (winner !== -1 || ledger.length !== before.length) {
       user.ledger = ledger.length > 0 ? { value: ledger, expiresAt: this.clock() + plan.ledgerTtlMs } : undefined
     }
-    const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false }
+    const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false, consentClear }
     if (plan.requestId !== '') {
       const map = replies ?? new Map<string, Reply>()
       map.set(plan.requestId, { outcome: JSON.stringify(outcome), expiresAt: plan.now + plan.idempotencyTtlMs, nonce: plan.nonce })
@@ -107,6 +108,19 @@ export class MemoryStore implements Store {
       user.log = result.log.length > 0 ? { value: result.log, expiresAt: now + batch.logTtlMs } : undefined
     }
     return { outcomes: result.outcomes, dayShows: result.dayShows }
+  }
+
+  async readUser (userTag: string): Promise<StoredUser> {
+    const user = this.users.get(userTag)
+    const replies: Record<string, number> = {}
+    for (const [id, r] of this.live(user?.replies) ?? []) replies[id] = r.expiresAt
+    return {
+      ledger: (this.live(user?.ledger) ?? []).map((i) => ({ ...i })),
+      preferences: { ...this.live(user?.prefs) },
+      fatigue: { ...this.live(user?.fatigue) },
+      eventLog: (this.live(user?.log) ?? []).map((e) => ({ ...e })),
+      replies
+    }
   }
 
   async erase (userTag: string): Promise<number> {

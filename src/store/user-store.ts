@@ -1,5 +1,18 @@
 import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
+import type { Impression } from '../rules/decide/user-state.js'
+import type { LoggedEvent } from '../rules/events/apply.js'
 import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
+
+/** Everything a store keeps about one user, decoded: the same for every adapter. */
+export interface StoredUser {
+  ledger: Impression[]
+  preferences: Record<string, string>
+  fatigue: Record<string, string>
+  /** Applied events, remembered for dedupe. */
+  eventLog: LoggedEvent[]
+  /** Idempotency records: request id → when it stops counting (ms, the decision's clock). */
+  replies: Record<string, number>
+}
 
 /**
  * Everything popguard keeps per user sits behind this interface: Redis in
@@ -18,6 +31,8 @@ export interface Store {
   writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void>
   /** Applies one user's events atomically, in order; one outcome (and day count) per event. */
   applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents>
+  /** Everything kept about the user (nothing when none), in one read. */
+  readUser (userTag: string): Promise<StoredUser>
   /** Removes every key of the user; answers how many there were. */
   erase (userTag: string): Promise<number>
   /** Waits (at most timeoutMs) for the first connection; false when it did not come. Never throws. */
