@@ -34,10 +34,14 @@ const plan = (now: number, candidates: PlanCandidate[], over: Partial<DecisionPl
   ...over
 })
 const none = (): number => Infinity
+const live = (cache: OverLimitCache): OverLimitCache => {
+  cache.resume()
+  return cache
+}
 
 describe('the over-limit cache, alone', () => {
   it('answers a covered campaign until min(T, learnt + max staleness), and nothing else', () => {
-    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000 }))
     const a = candidate()
     cache.learn('u', plan(1000, [a]), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'daily', retryMs: 30_000 }], none)
     expect(cache.lookup('u', plan(2000, [a]), 'UTC')).toEqual({ verdicts: [{ reason: 'cap_exceeded', capId: 'daily', retryMs: 29_000 }] })
@@ -56,14 +60,14 @@ describe('the over-limit cache, alone', () => {
   })
 
   it('applies the plan\'s own verdicts (unknown campaign, quiet hours) to covered requests', () => {
-    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000 }))
     cache.learn('u', plan(0, [candidate()]), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'k', retryMs: 10_000 }], none)
     const hit = cache.lookup('u', plan(1, [candidate({ gate: 'quiet_hours', gateRetryMs: 5000 }), candidate({ campaignCode: 'zzzzzz', final: 'campaign_unknown' })]), 'UTC')
     expect(hit).toEqual({ verdicts: [{ reason: 'quiet_hours', retryMs: 5000 }, { reason: 'campaign_unknown' }] })
   })
 
   it('never caches a show, nor an unenforced verdict or one without a retry time', () => {
-    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000 }))
     const a = candidate()
     const b = candidate({ campaignCode: 'bbbbbb' })
     cache.learn('u', plan(0, [a]), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'k', retryMs: 10_000 }], none)
@@ -75,7 +79,7 @@ describe('the over-limit cache, alone', () => {
   })
 
   it('learns the cooldown a marketing show starts, for the campaigns whose consent it saw clear, and answers no show', () => {
-    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000 }))
     const [a, b, c] = [candidate(), candidate({ campaignCode: 'bbbbbb' }), candidate({ campaignCode: 'cccccc' })]
     cache.learn('u', plan(0, [a, b, c], { cooldownMs: 600_000, requestId: 'r1' }), 'UTC', 0, [{ reason: 'eligible' }, { reason: 'lower_priority' }, { reason: 'opted_out' }], none)
     expect(cache.lookup('u', plan(10, [b, a]), 'UTC')).toEqual({ verdicts: [{ reason: 'cooldown', retryMs: 599_990 }, { reason: 'cooldown', retryMs: 599_990 }] })
@@ -85,7 +89,7 @@ describe('the over-limit cache, alone', () => {
   })
 
   it('covers every marketing campaign in a cooldown when Redis saw no consent rule in force for the user', () => {
-    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000 }))
     const [a, b] = [candidate(), candidate({ campaignCode: 'bbbbbb' })]
     cache.learn('u', plan(0, [a], { cooldownMs: 600_000 }), 'UTC', 0, [{ reason: 'eligible' }], none, true)
     expect(cache.lookup('u', plan(10, [b]), 'UTC')).toEqual({ verdicts: [{ reason: 'cooldown', retryMs: 599_990 }] })
@@ -94,7 +98,7 @@ describe('the over-limit cache, alone', () => {
   })
 
   it('sends a retry of a requestId Redis decided back to Redis, and replays one it answered itself', () => {
-    const cache = new OverLimitCache({ maxStalenessMs: 60_000 })
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000 }))
     const a = candidate()
     cache.learn('u', plan(0, [a], { requestId: 'r1' }), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'k', retryMs: 10_000 }], none)
     expect(cache.lookup('u', plan(1, [a], { requestId: 'r1' }), 'UTC')).toBeNull()
@@ -103,9 +107,19 @@ describe('the over-limit cache, alone', () => {
     expect(cache.lookup('u', plan(2, [a], { requestId: 'r2' }), 'UTC')).toEqual({ replay: { first: true } })
   })
 
+  it('answers and learns nothing while its invalidation channel is not listened to', () => {
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000 }))
+    cache.learn('u', plan(0, [candidate()]), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'k', retryMs: 10_000 }], none)
+    cache.suspend()
+    expect(cache.lookup('u', plan(1, [candidate()]), 'UTC')).toBeNull()
+    cache.learn('u', plan(2, [candidate()]), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'k', retryMs: 10_000 }], none)
+    cache.resume()
+    expect(cache.lookup('u', plan(3, [candidate()]), 'UTC')).toBeNull()
+  })
+
   it('stays within its entries and bytes, dropping the least recently used', () => {
     let evictions = 0
-    const cache = new OverLimitCache({ maxStalenessMs: 60_000, maxEntries: 3, maxBytes: 10_000, onEvict: () => { evictions++ } })
+    const cache = live(new OverLimitCache({ maxStalenessMs: 60_000, maxEntries: 3, maxBytes: 10_000, onEvict: () => { evictions++ } }))
     const a = candidate()
     const learn = (tag: string): void => cache.learn(tag, plan(0, [a]), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'k', retryMs: 10_000 }], none)
     learn('u1'); learn('u2'); learn('u3')
@@ -116,7 +130,7 @@ describe('the over-limit cache, alone', () => {
     expect(cache.lookup('u2', plan(1, [a]), 'UTC')).toBeNull()
     expect(cache.lookup('u1', plan(1, [a]), 'UTC')).not.toBeNull()
 
-    const small = new OverLimitCache({ maxStalenessMs: 60_000, maxBytes: 2_000 })
+    const small = live(new OverLimitCache({ maxStalenessMs: 60_000, maxBytes: 2_000 }))
     for (let i = 0; i < 100; i++) small.learn(`user-${i}`, plan(0, [a]), 'UTC', -1, [{ reason: 'cap_exceeded', capId: 'k', retryMs: 10_000 }], none)
     expect(small.bytes).toBeLessThanOrEqual(2_000)
     expect(small.size).toBeGreaterThan(0)
@@ -146,6 +160,8 @@ describe('the over-limit cache on Redis, two instances', () => {
     const a = await testApp('redis-cached', file, { prefix, checkEveryMs: 60_000 })
     const b = await testApp('redis-cached', file, { prefix, checkEveryMs: 60_000, logger })
     apps.push(a, b)
+    // The cache answers once its instance listens to the invalidation channel.
+    await timeUntil(async () => a.app.overLimitCache?.live === true && b.app.overLimitCache?.live === true)
     return [a, b]
   }
   const ask = (t: TestApp, userId: string, ids = ['a']) =>

@@ -1,4 +1,4 @@
-import type { InvalidationBus } from '../store/invalidation-bus.js'
+import type { InvalidationBus, InvalidationHandlers } from '../store/invalidation-bus.js'
 
 /** One process: a message reaches the subscribers of this object only. */
 export class MemoryInvalidationBus implements InvalidationBus {
@@ -8,8 +8,9 @@ export class MemoryInvalidationBus implements InvalidationBus {
     for (const listener of this.listeners) listener(userTag)
   }
 
-  async subscribe (handlers: { user: (userTag: string) => void, all: () => void }): Promise<void> {
+  async subscribe (handlers: InvalidationHandlers): Promise<void> {
     this.listeners.push(handlers.user)
+    handlers.listening()
   }
 
   async close (): Promise<void> {

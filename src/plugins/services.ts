@@ -37,7 +37,7 @@ export const decisionsPlugin = fp(async (app) => {
   })
   app.decorate('decisions', decisions)
   app.decorate('overLimitCache', cache)
-  if (cache !== null) await app.invalidation.subscribe({ user: (tag) => { cache.forget(tag) }, all: () => { cache.clear() } })
+  if (cache !== null) await app.invalidation.subscribe({ user: (tag) => { cache.forget(tag) }, listening: () => { cache.resume() }, lost: () => { cache.suspend() } })
   let lastFailure = 0
   app.decorate('userChanged', (tag: string) => {
     decisions.forgetCached(tag)

@@ -1,6 +1,6 @@
 import { createRedisClient, type RedisClient, type RedisTarget } from './connection.js'
 import { KEY_PREFIX } from './keys.js'
-import type { InvalidationBus } from '../store/invalidation-bus.js'
+import type { InvalidationBus, InvalidationHandlers } from '../store/invalidation-bus.js'
 
 export interface RedisInvalidationOptions {
   keyPrefix?: string
@@ -10,7 +10,7 @@ export interface RedisInvalidationOptions {
 /**
  * Redis pub/sub on `<prefix>overlimit`, one message per user: the tag. A publisher connection
  * and a subscriber connection of its own (a subscribed connection runs no other command). Every
- * time the subscriber becomes ready again, messages may have been lost: `all()` is called.
+ * time the subscriber is lost, messages may be missed: `lost()`, then `listening()` once subscribed again.
  */
 export class RedisInvalidationBus implements InvalidationBus {
   private readonly channel: string
@@ -27,7 +27,7 @@ export class RedisInvalidationBus implements InvalidationBus {
     await this.publisher.publish(this.channel, userTag)
   }
 
-  async subscribe (handlers: { user: (userTag: string) => void, all: () => void }): Promise<void> {
+  async subscribe (handlers: InvalidationHandlers): Promise<void> {
     const subscriber = createRedisClient(this.target)
     this.subscriber = subscriber
     this.reportErrors(subscriber)
@@ -35,12 +35,13 @@ export class RedisInvalidationBus implements InvalidationBus {
       if (channel === this.channel) handlers.user(tag)
     })
     const join = (): void => {
-      subscriber.subscribe(this.channel).then(() => { handlers.all() }, () => {
+      subscriber.subscribe(this.channel).then(() => { handlers.listening() }, () => {
         // Tried again while the connection lasts; a new connection joins on its own 'ready'.
         setTimeout(() => { if (subscriber.status === 'ready' && this.subscriber === subscriber) join() }, 1000).unref()
       })
     }
     subscriber.on('ready', join)
+    subscriber.on('close', () => { handlers.lost() })
     if (subscriber.status === 'ready') join()
   }
 

@@ -6,9 +6,15 @@ export interface InvalidationBus {
   /** Every instance, this one included, drops the user with this tag. */
   publishUser (userTag: string): Promise<void>
   /**
-   * `user(tag)` for each message, from any instance; `all()` whenever messages may have been
-   * missed (the subscription was (re)established after a disconnection).
+   * `user(tag)` for each message, from any instance; `listening()` each time the subscription is
+   * (re)established, `lost()` when it is lost (messages from then on are missed until `listening()`).
    */
-  subscribe (handlers: { user: (userTag: string) => void, all: () => void }): Promise<void>
+  subscribe (handlers: InvalidationHandlers): Promise<void>
   close (): Promise<void>
+}
+
+export interface InvalidationHandlers {
+  user: (userTag: string) => void
+  listening: () => void
+  lost: () => void
 }

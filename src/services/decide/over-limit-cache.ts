@@ -60,6 +60,8 @@ function emptyEntry (tag: string): Entry {
 export class OverLimitCache {
   private readonly entries = new Map<string, Entry>()
   private totalBytes = 0
+  /** Off until the invalidation channel is listened to, and while it is not (messages would be missed). */
+  private listening = false
   private readonly maxEntries: number
   private readonly maxBytes: number
 
@@ -69,6 +71,20 @@ export class OverLimitCache {
   }
 
   get size (): number { return this.entries.size }
+  get live (): boolean { return this.listening }
+
+  /** The invalidation channel is listened to (again): what was learnt before may have missed messages. */
+  resume (): void {
+    this.clear()
+    this.listening = true
+  }
+
+  /** The invalidation channel was lost: answer nothing, learn nothing, until resume(). */
+  suspend (): void {
+    this.listening = false
+    this.clear()
+  }
+
   get bytes (): number { return this.totalBytes }
 
   /**
@@ -76,6 +92,7 @@ export class OverLimitCache {
    * Never for a service or critical candidate, nor outside enforcement (shadow mode, holdout).
    */
   lookup (tag: string, plan: DecisionPlan, timezone: string): CacheHit | null {
+    if (!this.listening) return null
     const e = this.entries.get(tag)
     if (e === undefined) return null
     const now = plan.now
@@ -131,7 +148,7 @@ export class OverLimitCache {
    */
   learn (tag: string, plan: DecisionPlan, timezone: string, winner: number, verdicts: readonly Verdict[], until: (i: number) => number,
     consentClear = false): void {
-    if (!plan.enforce) return
+    if (!plan.enforce || !this.listening) return
     const now = plan.now
     const stale = now + this.opts.maxStalenessMs
     let e = this.entries.get(tag)
