@@ -45,7 +45,8 @@ async function api (method, path, body) {
 }
 
 /** A time in the user's own time zone (the device's), with the zone named. */
-const when = (iso) => new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'short', timeZoneName: 'short' }).format(new Date(iso))
+const WHEN = { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }
+const when = (iso) => new Intl.DateTimeFormat(lang, WHEN).format(new Date(iso))
 
 function node (tag, attrs = {}, text) {
   const n = document.createElement(tag)
