@@ -56,7 +56,7 @@ async function open (page: Page, user: string, query = ''): Promise<void> {
 const decide = async (userId: string) =>
   (await t.decide({ userId, placement: 'home', candidates: [{ campaignId: 'quick-loan' }, { campaignId: 'spring-sale' }] })).body
 const stored = async (userId: string) => (await t.app.inject({ method: 'GET', url: `/v1/users/${userId}/preferences`, headers: PREFS_AUTH })).json()
-const settled = async (page: Page) => await page.waitForFunction(() => document.body.dataset.busy === undefined)
+const settled = async (page: Page) => await page.waitForFunction('document.body.dataset.busy === undefined')
 
 describe('the preference centre in a browser', () => {
   it('opens from a link (the token leaves the address bar), switches a category off in one tap, and the next decision suppresses it as opted_out', async () => {
@@ -87,7 +87,7 @@ describe('the preference centre in a browser', () => {
     await settled(page)
     expect(await page.textContent('#status')).toBe('Marketing pop-ups are off. This applies from now on.')
     expect((await decide('pc-alice')).show).toBeNull()
-    expect(await page.evaluate(() => (window as any).__violations)).toEqual([])
+    expect(await page.evaluate('window.__violations')).toEqual([])
   })
 
   it('snoozes for 1 day and shows when it ends in the user\'s time zone', async () => {
@@ -119,13 +119,12 @@ describe('the preference centre in a browser', () => {
     expect((await stored('pc-user-a')).categories).toEqual({ promo: 'off' })
     expect((await stored('pc-user-b')).categories).toEqual({})
     // From the page, with A's token: the user API wants an API key, and the centre's routes name no user.
-    const attempts = await page.evaluate(async () => {
-      const token = window.sessionStorage.getItem('popguard-preference-link')
-      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    const attempts = await page.evaluate(`(async () => {
+      const headers = { authorization: 'Bearer ' + window.sessionStorage.getItem('popguard-preference-link'), 'content-type': 'application/json' }
       const put = await fetch('/v1/users/pc-user-b/preferences', { method: 'PUT', headers, body: JSON.stringify({ marketing: 'off' }) })
       const smuggled = await fetch('/v1/preference-center/marketing?userId=pc-user-b', { method: 'PUT', headers, body: JSON.stringify({ marketing: 'off' }) })
       return [put.status, smuggled.status]
-    })
+    })()`)
     expect(attempts).toEqual([401, 400])
     expect((await stored('pc-user-b')).marketing).toBe('on')
   })
@@ -175,12 +174,12 @@ describe('the preference centre in a browser', () => {
     const page = await phone()
     await open(page, 'pc-a11y')
     // Nothing wider than the screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width)
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width)
     // Focus order follows the page: language, all marketing, each category, the snooze buttons.
-    const order: string[] = []
+    const order: unknown[] = []
     for (let i = 0; i < 6; i++) {
       await page.keyboard.press('Tab')
-      order.push(await page.evaluate(() => { const a = document.activeElement as HTMLElement; return a.dataset.category || a.dataset.days || a.id || a.tagName }))
+      order.push(await page.evaluate('document.activeElement.dataset.category || document.activeElement.dataset.days || document.activeElement.id'))
     }
     expect(order).toEqual(['language', 'marketing', 'loans', 'promo', '1', '7'])
     // Space toggles the focused switch.
@@ -189,11 +188,11 @@ describe('the preference centre in a browser', () => {
     await page.keyboard.press('Space')
     await settled(page)
     expect((await stored('pc-a11y')).categories).toEqual({ promo: 'off' })
-    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.category)).toBe('promo')
+    expect(await page.evaluate('document.activeElement.dataset.category')).toBe('promo')
 
     // Evaluated through the DevTools protocol: the page's own CSP (Trusted Types) refuses script tags.
     await page.evaluate(readFileSync(AXE_SOURCE, 'utf8'))
-    const results = await page.evaluate(async () => await (window as any).axe.run(document, { resultTypes: ['violations'] }))
+    const results: any = await page.evaluate('window.axe.run(document, { resultTypes: ["violations"] })')
     expect(results.passes.length).toBeGreaterThan(10) // axe ran its rules on the page
     const serious = results.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
     expect(serious.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`)).toEqual([])

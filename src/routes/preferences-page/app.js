@@ -138,7 +138,7 @@ async function change (control, method, path, body, saved) {
     control.disabled = false
     delete document.body.dataset.busy
     // Keyboard users stay where they were: the list was drawn anew.
-    const again = document.querySelector(`[data-category="${CSS.escape(focused)}"]`) ?? document.getElementById(focused)
+    const again = document.querySelector(`[data-category="${window.CSS.escape(focused)}"]`) ?? document.getElementById(focused)
     if (again !== null && document.activeElement === document.body) again.focus()
   }
 }
