@@ -5,6 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
+import { loadPolicyFile } from '../../src/config/policy-file.js'
+import { EXAMPLE_POLICY_FILE } from '../../src/app.js'
+import { pageLanguage, STRINGS } from '../../src/routes/preferences-page.js'
 import { AUTH, testApp, type TestApp } from '../helpers/app.js'
 import { expectErrorShape } from '../helpers/error-shape.js'
 import { CENTER_POLICY, linkConfig, linkToken, preferenceLinksVariable } from '../helpers/preference-links.js'
@@ -175,5 +178,44 @@ describe('a change', () => {
     }
     const view = await call('GET', '/v1/preference-center', await linkToken(user))
     expect(view.json().recent).toEqual({ marketingShown: 2, hours: 24 })
+  })
+})
+
+describe('the page\'s languages', () => {
+  it('have one strings file each, with the same keys, none empty', () => {
+    const keys = Object.keys(STRINGS.en).sort()
+    expect(keys.length).toBeGreaterThan(30)
+    expect(Object.keys(STRINGS['zh-Hans']).sort()).toEqual(keys)
+    for (const lang of ['en', 'zh-Hans'] as const) for (const k of keys) expect(STRINGS[lang][k], `${lang} ${k}`).not.toBe('')
+  })
+
+  it.each([
+    [undefined, undefined, 'en'],
+    ['zh-Hans', 'en-US', 'zh-Hans'],
+    ['zh', undefined, 'zh-Hans'],
+    ['en', 'zh-CN,zh;q=0.9', 'en'],
+    ['fr', 'zh-CN,zh;q=0.9', 'zh-Hans'],
+    [undefined, 'fr-FR,fr;q=0.9,zh;q=0.8,en;q=0.7', 'zh-Hans'],
+    [undefined, 'en;q=0.5,zh-Hans;q=0.9', 'zh-Hans'],
+    [undefined, 'zh-TW', 'en'], // Traditional Chinese is not this page's Chinese
+    [undefined, 'zh;q=0', 'en'],
+    [undefined, ','.repeat(5000) + 'zh', 'en']
+  ])('lang=%s with Accept-Language %s: %s', (param, header, expected) => {
+    expect(pageLanguage(param, header)).toBe(expected)
+  })
+
+  it('serves the page in the chosen language, its strings escaped into the template', async () => {
+    const zh = await t.app.inject({ method: 'GET', url: '/preferences', headers: { 'accept-language': 'zh-CN,zh;q=0.9' } })
+    expect(zh.body).toContain('<html lang="zh-Hans">')
+    expect(zh.body).toContain('<h1>弹窗偏好设置</h1>')
+    expect(zh.headers['content-language']).toBe('zh-Hans')
+    expect(zh.body).not.toMatch(/\{\{\w+\}\}/)
+    const strings = await t.app.inject({ method: 'GET', url: '/preferences/strings/zh-Hans.json' })
+    expect(strings.json()).toEqual(STRINGS['zh-Hans'])
+  })
+
+  it('shows the example policy\'s categories by their names', async () => {
+    const file = await loadPolicyFile(EXAMPLE_POLICY_FILE)
+    expect(file.policy.categories?.loans?.names?.['zh-Hans']).toBe('贷款和信贷')
   })
 })
