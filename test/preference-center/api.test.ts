@@ -78,6 +78,35 @@ describe('the link token', () => {
   })
 })
 
+describe('framing', () => {
+  it('is allowed only to the pages POPGUARD_PREFERENCE_LINKS names', async () => {
+    const framed = await testApp('memory', CENTER_POLICY, { config: linkConfig(['https://shop.test', "'self'"]) })
+    try {
+      const res = await framed.app.inject({ method: 'GET', url: '/preferences' })
+      expect(res.headers['content-security-policy']).toContain("frame-ancestors https://shop.test 'self'")
+      expect(res.headers['x-frame-options']).toBeUndefined()
+      // The API's own answers carry none of the page's headers.
+      const api = await framed.app.inject({ method: 'GET', url: '/v1/preference-center' })
+      expect(api.statusCode).toBe(401)
+      expect(api.headers['content-security-policy']).toBeUndefined()
+    } finally {
+      await framed.close()
+    }
+  })
+
+  it('without POPGUARD_PREFERENCE_LINKS, the page loads and its JSON answers 404 saying why', async () => {
+    const off = await testApp('memory', CENTER_POLICY)
+    try {
+      expect((await off.app.inject({ method: 'GET', url: '/preferences' })).statusCode).toBe(200)
+      const res = await off.app.inject({ method: 'GET', url: '/v1/preference-center', headers: { authorization: `Bearer ${await linkToken('x')}` } })
+      expect(res.statusCode).toBe(404)
+      expect(String(expectErrorShape(res.body, 'not_found').message)).toContain('POPGUARD_PREFERENCE_LINKS')
+    } finally {
+      await off.close()
+    }
+  })
+})
+
 describe('bounds', () => {
   it.each([
     ['marketing', { marketing: 'maybe' }, '/v1/preference-center/marketing'],
