@@ -14,10 +14,10 @@ export function decodeLedger (raw: string): Impression[] {
     out.push({
       ts: parseInt(raw.slice(p, p + 8), 36),
       state: raw[p + 8] as Impression['state'],
-      cls: raw[p + 9] as Impression['cls'],
-      cmp: raw.slice(p + 10, p + 16),
-      cat: raw.slice(p + 16, p + 22),
-      plc: raw.slice(p + 22, p + 28),
+      classCode: raw[p + 9] as Impression['classCode'],
+      campaignCode: raw.slice(p + 10, p + 16),
+      categoryCode: raw.slice(p + 16, p + 22),
+      placementCode: raw.slice(p + 22, p + 28),
       nonce: raw.slice(p + 28, p + 36)
     })
   }

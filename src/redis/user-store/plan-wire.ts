@@ -15,11 +15,11 @@ export function encodePlan (plan: DecisionPlan, deadline = 0): string {
   const caps: PlanCap[] = []
   const byId = new Map<string, number[]>()
   const candidates = plan.candidates.map((c) =>
-    [c.cls, c.pri, c.cmp, c.cat, c.catName, c.final, c.gate, c.gateRetryMs, c.caps.map((cap) => capIndex(caps, byId, cap))])
+    [c.classCode, c.priority, c.campaignCode, c.categoryCode, c.categoryName, c.final, c.gate, c.gateRetryMs, c.caps.map((cap) => capIndex(caps, byId, cap))])
   return JSON.stringify([
-    plan.now, plan.decisionId, plan.nonce, plan.requestId, plan.enforce ? 1 : 0, plan.plc, plan.horizonMs,
+    plan.now, plan.decisionId, plan.nonce, plan.requestId, plan.enforce ? 1 : 0, plan.placementCode, plan.horizonMs,
     plan.ledgerTtlMs, plan.leaseMs, plan.releaseUnconfirmed ? 1 : 0, plan.cooldownMs, plan.idempotencyTtlMs,
-    plan.echo, caps.map((k) => [k.id, k.limit, k.since, k.resetAt, k.windowMs, k.cmp, k.cat, k.plc]), candidates, deadline
+    plan.echo, caps.map((k) => [k.id, k.limit, k.since, k.resetAt, k.windowMs, k.campaignCode, k.categoryCode, k.placementCode]), candidates, deadline
   ])
 }
 
@@ -37,7 +37,7 @@ function capIndex (caps: PlanCap[], byId: Map<string, number[]>, cap: PlanCap): 
   for (const i of same) {
     const k = caps[i - 1] as PlanCap
     if (k === cap || (k.limit === cap.limit && k.since === cap.since && k.resetAt === cap.resetAt &&
-      k.windowMs === cap.windowMs && k.cmp === cap.cmp && k.cat === cap.cat && k.plc === cap.plc)) return i
+      k.windowMs === cap.windowMs && k.campaignCode === cap.campaignCode && k.categoryCode === cap.categoryCode && k.placementCode === cap.placementCode)) return i
   }
   const i = caps.push(cap)
   same.push(i)

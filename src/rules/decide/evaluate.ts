@@ -17,8 +17,8 @@ export function pruneLedger (ledger: readonly Impression[], plan: DecisionPlan):
 function capVerdict (cap: PlanCap, ledger: readonly Impression[], now: number): Verdict | null {
   const counted: number[] = []
   for (const i of ledger) {
-    if (i.cls === 'm' && i.ts >= cap.since &&
-      (cap.cmp === '' || i.cmp === cap.cmp) && (cap.cat === '' || i.cat === cap.cat) && (cap.plc === '' || i.plc === cap.plc)) {
+    if (i.classCode === 'm' && i.ts >= cap.since &&
+      (cap.campaignCode === '' || i.campaignCode === cap.campaignCode) && (cap.categoryCode === '' || i.categoryCode === cap.categoryCode) && (cap.placementCode === '' || i.placementCode === cap.placementCode)) {
       counted.push(i.ts)
     }
   }
@@ -39,25 +39,25 @@ function capVerdict (cap: PlanCap, ledger: readonly Impression[], now: number): 
 function consentVerdict (c: PlanCandidate, state: UserState, now: number): Verdict | null {
   const prefs = state.prefs
   if (prefs !== null) {
-    if (c.cls === 'm' && prefs.marketing === 'off') return { reason: 'opted_out' }
-    if (prefs.categoriesOff.includes(c.catName)) return { reason: 'opted_out' }
-    if (c.cls === 'm' && prefs.snoozeUntil !== null && prefs.snoozeUntil > now) {
+    if (c.classCode === 'm' && prefs.marketing === 'off') return { reason: 'opted_out' }
+    if (prefs.categoriesOff.includes(c.categoryName)) return { reason: 'opted_out' }
+    if (c.classCode === 'm' && prefs.snoozeUntil !== null && prefs.snoozeUntil > now) {
       return { reason: 'opted_out', retryMs: prefs.snoozeUntil - now }
     }
   }
-  if (state.fatigue?.complained.includes(c.cmp) === true) return { reason: 'fatigue' }
+  if (state.fatigue?.complained.includes(c.campaignCode) === true) return { reason: 'fatigue' }
   return null
 }
 
 /** The frequency rules, in order; in shadow mode or holdout they are reported but not applied. */
 function frequencyVerdict (c: PlanCandidate, state: UserState, ledger: readonly Impression[], plan: DecisionPlan): Verdict | null {
   if (c.gate !== '') return c.gateRetryMs > 0 ? { reason: c.gate, retryMs: c.gateRetryMs } : { reason: c.gate }
-  const backoff = state.fatigue?.backoffUntil[c.cmp]
+  const backoff = state.fatigue?.backoffUntil[c.campaignCode]
   if (backoff !== undefined && backoff > plan.now) return { reason: 'fatigue', retryMs: backoff - plan.now }
-  if (c.cls !== 'm') return null
+  if (c.classCode !== 'm') return null
   if (plan.cooldownMs > 0) {
     let last = -Infinity
-    for (const i of ledger) if (i.cls === 'm' && i.ts > last) last = i.ts
+    for (const i of ledger) if (i.classCode === 'm' && i.ts > last) last = i.ts
     if (plan.now - last < plan.cooldownMs) return { reason: 'cooldown', retryMs: last + plan.cooldownMs - plan.now }
   }
   for (const cap of c.caps) {
@@ -69,7 +69,7 @@ function frequencyVerdict (c: PlanCandidate, state: UserState, ledger: readonly 
 
 function candidateVerdict (c: PlanCandidate, state: UserState, ledger: readonly Impression[], plan: DecisionPlan): Verdict {
   if (c.final !== '') return { reason: c.final }
-  if (c.cls === 'c') return { reason: 'eligible' }
+  if (c.classCode === 'c') return { reason: 'eligible' }
   const consent = consentVerdict(c, state, plan.now)
   if (consent !== null) return consent
   const verdict = frequencyVerdict(c, state, ledger, plan)
@@ -78,9 +78,9 @@ function candidateVerdict (c: PlanCandidate, state: UserState, ledger: readonly 
   return verdict
 }
 
-function lastShown (ledger: readonly Impression[], cmp: string): number {
+function lastShown (ledger: readonly Impression[], campaignCode: string): number {
   let last = 0
-  for (const i of ledger) if (i.cmp === cmp && i.ts > last) last = i.ts
+  for (const i of ledger) if (i.campaignCode === campaignCode && i.ts > last) last = i.ts
   return last
 }
 
@@ -91,9 +91,9 @@ function arbitrate (plan: DecisionPlan, verdicts: readonly Verdict[], ledger: re
   plan.candidates.forEach((c, i) => {
     const v = verdicts[i]
     if (v === undefined || !(v.reason === 'eligible' || v.unenforced === true)) return
-    const last = lastShown(ledger, c.cmp)
+    const last = lastShown(ledger, c.campaignCode)
     const best = winner === -1 ? undefined : plan.candidates[winner]
-    if (best === undefined || c.pri > best.pri || (c.pri === best.pri && last < winnerLast)) {
+    if (best === undefined || c.priority > best.priority || (c.priority === best.priority && last < winnerLast)) {
       winner = i
       winnerLast = last
     }
@@ -116,7 +116,7 @@ export function evaluate (plan: DecisionPlan, state: UserState): Evaluation {
   })
   const shown = plan.candidates[winner]
   if (shown !== undefined) {
-    ledger.push({ ts: plan.now, state: 'r', cls: shown.cls, cmp: shown.cmp, cat: shown.cat, plc: plan.plc, nonce: plan.nonce })
+    ledger.push({ ts: plan.now, state: 'r', classCode: shown.classCode, campaignCode: shown.campaignCode, categoryCode: shown.categoryCode, placementCode: plan.placementCode, nonce: plan.nonce })
   }
   return { winner, verdicts, ledger: capLedger(ledger) }
 }

@@ -11,13 +11,13 @@ const CLASS_NAME = { c: 'critical', s: 'service', m: 'marketing' } as const sati
 export function fallbackVerdicts (plan: DecisionPlan, policy: CompiledPolicy): { winner: number, verdicts: Verdict[] } {
   const verdicts: Verdict[] = plan.candidates.map((c) => {
     if (c.final !== '') return { reason: c.final }
-    if (c.cls !== 'c' && c.gate !== '') return c.gateRetryMs > 0 ? { reason: c.gate, retryMs: c.gateRetryMs } : { reason: c.gate }
-    return { reason: policy.onStoreFailure[CLASS_NAME[c.cls]] === 'allow' ? 'eligible' : 'degraded' }
+    if (c.classCode !== 'c' && c.gate !== '') return c.gateRetryMs > 0 ? { reason: c.gate, retryMs: c.gateRetryMs } : { reason: c.gate }
+    return { reason: policy.onStoreFailure[CLASS_NAME[c.classCode]] === 'allow' ? 'eligible' : 'degraded' }
   })
   let winner = -1
   plan.candidates.forEach((c, i) => {
     const best = plan.candidates[winner]
-    if (verdicts[i]?.reason === 'eligible' && (best === undefined || c.pri > best.pri)) winner = i
+    if (verdicts[i]?.reason === 'eligible' && (best === undefined || c.priority > best.priority)) winner = i
   })
   verdicts.forEach((v, i) => {
     if (i !== winner && v.reason === 'eligible') verdicts[i] = { reason: 'lower_priority' }

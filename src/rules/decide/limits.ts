@@ -27,12 +27,12 @@ export function base36 (n: number): string {
  * counts them), then the oldest of the rest; the last record (the one just added) is never dropped.
  * Records are in the order they were recorded.
  */
-export function capLedger<T extends { cls: string }> (ledger: T[]): T[] {
+export function capLedger<T extends { classCode: string }> (ledger: T[]): T[] {
   let excess = ledger.length - MAX_LEDGER_RECORDS
   if (excess <= 0) return ledger
   const dropped = new Set<number>()
   for (let i = 0; i < ledger.length - 1 && excess > 0; i++) {
-    if ((ledger[i] as T).cls !== 'm') { dropped.add(i); excess-- }
+    if ((ledger[i] as T).classCode !== 'm') { dropped.add(i); excess-- }
   }
   return ledger.filter((_, i) => {
     if (dropped.has(i)) return false

@@ -38,7 +38,7 @@ function capApplies (cap: CompiledCap, c: CompiledCampaign, placement: string): 
 interface PlanContext {
   now: number
   placement: string
-  plc: string
+  placementCode: string
   timezone: string
   /** Seconds left in quiet hours (0: outside), computed once per decision: it needs an Intl call. */
   quietSecondsLeft: () => number
@@ -58,9 +58,9 @@ function planCap (cap: CompiledCap, c: CompiledCampaign, ctx: PlanContext, dayBo
     since: day === null ? ctx.now - (cap.windowMs ?? 0) + 1 : day.start,
     resetAt: day === null ? 0 : day.end,
     windowMs: cap.windowMs ?? 0,
-    cmp: byCampaign === undefined ? '' : nameCode('campaign', byCampaign),
-    cat: byCategory === undefined ? '' : nameCode('category', byCategory),
-    plc: byPlacement === undefined ? '' : nameCode('placement', byPlacement)
+    campaignCode: byCampaign === undefined ? '' : nameCode('campaign', byCampaign),
+    categoryCode: byCategory === undefined ? '' : nameCode('category', byCategory),
+    placementCode: byPlacement === undefined ? '' : nameCode('placement', byPlacement)
   }
 }
 
@@ -68,16 +68,16 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
   dayBounds: () => { start: number, end: number }): PlanCandidate {
   const c = policy.campaigns.get(campaignId)
   const candidate: PlanCandidate = {
-    cls: 'm', pri: 0, cmp: nameCode('campaign', campaignId), cat: '', catName: '', final: '', gate: '', gateRetryMs: 0, caps: []
+    classCode: 'm', priority: 0, campaignCode: nameCode('campaign', campaignId), categoryCode: '', categoryName: '', final: '', gate: '', gateRetryMs: 0, caps: []
   }
   if (c === undefined) {
     candidate.final = 'campaign_unknown'
     return candidate
   }
-  candidate.cls = CLASS_CODE[c.class]
-  candidate.pri = c.priority
-  candidate.cat = c.categoryCode
-  candidate.catName = c.category
+  candidate.classCode = CLASS_CODE[c.class]
+  candidate.priority = c.priority
+  candidate.categoryCode = c.categoryCode
+  candidate.categoryName = c.category
   if (!isActive(c, ctx.now)) {
     candidate.final = 'campaign_inactive'
     return candidate
@@ -113,7 +113,7 @@ export function planDecision (input: DecideInput, policy: CompiledPolicy, timezo
   const ctx: PlanContext = {
     now: opts.now,
     placement: input.placement,
-    plc: nameCode('placement', input.placement),
+    placementCode: nameCode('placement', input.placement),
     timezone,
     quietSecondsLeft: () => (quietLeft ??= quiet === null ? 0 : secondsLeftInWindow(opts.now, timezone, quiet.startMinute, quiet.endMinute))
   }
@@ -125,7 +125,7 @@ export function planDecision (input: DecideInput, policy: CompiledPolicy, timezo
     nonce: opts.decisionId.slice(0, 8),
     requestId: input.requestId ?? '',
     enforce: opts.enforce,
-    plc: ctx.plc,
+    placementCode: ctx.placementCode,
     horizonMs: policy.horizonMs,
     ledgerTtlMs: policy.horizonMs + policy.leaseMs + Math.floor(Math.random() * TTL_JITTER_MS),
     leaseMs: policy.leaseMs,

@@ -29,18 +29,18 @@ export interface PlanCap {
   /** Rolling window length (ms); 0 for a calendar-day cap. */
   windowMs: number
   /** Codes an impression must carry to count; '' matches any. */
-  cmp: string
-  cat: string
-  plc: string
+  campaignCode: string
+  categoryCode: string
+  placementCode: string
 }
 
 export interface PlanCandidate {
-  cls: ClassCode
-  pri: number
+  classCode: ClassCode
+  priority: number
   /** Campaign and category codes, and the category's name (preferences are kept by name). */
-  cmp: string
-  cat: string
-  catName: string
+  campaignCode: string
+  categoryCode: string
+  categoryName: string
   /** A verdict reached without the user's state (unknown or inactive campaign), else ''. */
   final: '' | 'campaign_unknown' | 'campaign_inactive'
   /** A stateless rule that applies after opt-out (do not interrupt, quiet hours), else ''. */
@@ -59,7 +59,7 @@ export interface DecisionPlan {
   requestId: string
   /** false in shadow mode and for the holdout cohort: frequency rules are evaluated, not applied. */
   enforce: boolean
-  plc: string
+  placementCode: string
   horizonMs: number
   ledgerTtlMs: number
   leaseMs: number

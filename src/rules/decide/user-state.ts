@@ -4,10 +4,10 @@ import type { ClassCode } from './types.js'
 export interface Impression {
   ts: number
   state: 'r' | 'c'
-  cls: ClassCode
-  cmp: string
-  cat: string
-  plc: string
+  classCode: ClassCode
+  campaignCode: string
+  categoryCode: string
+  placementCode: string
   nonce: string
 }
 

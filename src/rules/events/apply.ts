@@ -43,7 +43,7 @@ function dismissed (fatigue: Record<string, string>, e: StoreEvent, batch: Event
 
 /** The ledger or fatigue change one event makes, or why it makes none. */
 function applyOne (state: EventState, e: StoreEvent, batch: EventBatch): { outcome: EventOutcome, ledger: boolean, fatigue: boolean } {
-  const at = state.ledger.findIndex((i) => i.nonce === e.n && i.cmp === e.c)
+  const at = state.ledger.findIndex((i) => i.nonce === e.n && i.campaignCode === e.c)
   const entry = state.ledger[at]
   if (entry === undefined) return { outcome: 'unknown_decision', ledger: false, fatigue: false }
   const leaseOver = entry.state === 'r' && entry.ts + batch.leaseMs <= batch.now
@@ -83,7 +83,7 @@ const inDay = (ts: number, batch: EventBatch): boolean => ts >= batch.dayStartMs
  * applied event with the time it was received, and the ledger says which decisions were marketing.
  */
 function marketingShownInDay (log: readonly LoggedEvent[], ledger: readonly Impression[], batch: EventBatch): number {
-  const marketing = new Set(ledger.filter((i) => i.cls === 'm').map((i) => i.nonce))
+  const marketing = new Set(ledger.filter((i) => i.classCode === 'm').map((i) => i.nonce))
   return log.filter((l) => l.t === 's' && inDay(l.ts, batch) && marketing.has(l.n)).length
 }
 
@@ -109,8 +109,8 @@ export function applyEvents (before: EventState, batch: EventBatch): EventResult
     const { outcome, ledger, fatigue } = applyOne(state, e, batch)
     outcomes.push(outcome)
     if (outcome !== 'accepted') continue
-    const shownRecord = e.t === 's' ? state.ledger.find((i) => i.nonce === e.n && i.cmp === e.c) : undefined
-    if (shownRecord?.cls === 'm' && inDay(batch.now, batch)) dayShows[dayShows.length - 1] = ++shownInDay
+    const shownRecord = e.t === 's' ? state.ledger.find((i) => i.nonce === e.n && i.campaignCode === e.c) : undefined
+    if (shownRecord?.classCode === 'm' && inDay(batch.now, batch)) dayShows[dayShows.length - 1] = ++shownInDay
     seen.add(e.n + e.t)
     state.log.push({ ts: batch.now, t: e.t, n: e.n })
     logChanged = true

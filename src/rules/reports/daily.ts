@@ -77,7 +77,7 @@ function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals
   for (const e of eventCounts(day)) {
     if (e.type !== 'shown') continue
     shown += e.n
-    if (e.cls === 'marketing') add(cohortShown, e.cohort, e.n)
+    if (e.campaignClass === 'marketing') add(cohortShown, e.cohort, e.n)
   }
   const sum = (name: string): number => COHORTS.reduce((s, c) => s + decisionCount(day, c, name), 0)
   const mRequested = sum('mslots')

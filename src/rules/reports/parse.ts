@@ -4,7 +4,7 @@ import type { StoredDay } from './stored-day.js'
 export interface CandidateCount {
   campaign: string
   placement: string
-  cls: string
+  campaignClass: string
   cohort: string
   allowed: boolean
   reason: string
@@ -12,19 +12,19 @@ export interface CandidateCount {
   n: number
 }
 
-export interface EventCount { campaign: string, cohort: string, cls: string, type: string, n: number }
+export interface EventCount { campaign: string, cohort: string, campaignClass: string, type: string, n: number }
 
 export function candidateCounts (day: StoredDay): CandidateCount[] {
   return Object.entries(day.candidates).map(([field, n]) => {
-    const [campaign = '', placement = '', cls = '', cohort = '', verdict = '', reason = '', enforced = ''] = field.split('|')
-    return { campaign, placement, cls, cohort, allowed: verdict === 'a', reason, enforced: enforced === '1', n }
+    const [campaign = '', placement = '', campaignClass = '', cohort = '', verdict = '', reason = '', enforced = ''] = field.split('|')
+    return { campaign, placement, campaignClass, cohort, allowed: verdict === 'a', reason, enforced: enforced === '1', n }
   })
 }
 
 export function eventCounts (day: StoredDay): EventCount[] {
   return Object.entries(day.events).map(([field, n]) => {
-    const [campaign = '', cohort = '', cls = '', type = ''] = field.split('|')
-    return { campaign, cohort, cls, type, n }
+    const [campaign = '', cohort = '', campaignClass = '', type = ''] = field.split('|')
+    return { campaign, cohort, campaignClass, type, n }
   })
 }
 

@@ -53,10 +53,10 @@ export class ReportCounter {
     const cohort = a.cohort
     let marketingSlot = false
     a.candidates.forEach((c, i) => {
-      const cls = r.classes[i] ?? 'unknown'
-      if (cls === 'marketing') marketingSlot = true
-      const campaign = cls === 'unknown' ? UNKNOWN_CAMPAIGN : c.campaignId
-      const field = `${campaign}|${r.placement}|${cls}|${cohort}|${c.allowed ? 'a' : 's'}|${c.reason}|${c.enforced === false ? 0 : 1}`
+      const campaignClass = r.classes[i] ?? 'unknown'
+      if (campaignClass === 'marketing') marketingSlot = true
+      const campaign = campaignClass === 'unknown' ? UNKNOWN_CAMPAIGN : c.campaignId
+      const field = `${campaign}|${r.placement}|${campaignClass}|${cohort}|${c.allowed ? 'a' : 's'}|${c.reason}|${c.enforced === false ? 0 : 1}`
       increment(this.live, 'c:' + day, field)
     })
     const d = 'd:' + day
@@ -70,12 +70,12 @@ export class ReportCounter {
 
   /** One accepted event. */
   recordEvent (e: ReportEvent): void {
-    const cls = this.opts.classOf(e.campaignId)
-    const campaign = cls === 'unknown' ? UNKNOWN_CAMPAIGN : e.campaignId
+    const campaignClass = this.opts.classOf(e.campaignId)
+    const campaign = campaignClass === 'unknown' ? UNKNOWN_CAMPAIGN : e.campaignId
     const day = this.day(e.receivedAt)
-    increment(this.live, 'e:' + day, `${campaign}|${e.cohort}|${cls}|${e.type}`)
+    increment(this.live, 'e:' + day, `${campaign}|${e.cohort}|${campaignClass}|${e.type}`)
     // Σx² over users, kept exact without per-user state: going from k - 1 to k shows adds k² - (k - 1)².
-    if (e.type === 'shown' && cls === 'marketing') increment(this.live, 'd:' + day, `${e.cohort}|${SHOWN_SQUARES}`, 2 * Math.max(1, e.dayShows ?? 1) - 1)
+    if (e.type === 'shown' && campaignClass === 'marketing') increment(this.live, 'd:' + day, `${e.cohort}|${SHOWN_SQUARES}`, 2 * Math.max(1, e.dayShows ?? 1) - 1)
   }
 
   /**
