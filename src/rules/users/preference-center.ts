@@ -98,7 +98,7 @@ export function applyChange (doc: PreferencesDoc, change: PreferenceChange): Pre
 
 /** Marketing pop-ups popguard let through for the user within `windowMs` (reserved or confirmed). */
 export function recentMarketing (ledger: readonly Impression[], now: number, windowMs = RECENT_WINDOW_MS): number {
-  return ledger.filter((i) => i.cls === 'm' && i.ts > now - windowMs && i.ts <= now).length
+  return ledger.filter((i) => i.classCode === 'm' && i.ts > now - windowMs && i.ts <= now).length
 }
 
 export interface CenterCategory {
