@@ -135,6 +135,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   } catch (err) {
     throw new ConfigError('POPGUARD_PREFERENCE_LINKS', (err as Error).message)
   }
+  for (const [name, r] of endUserTokens) {
+    if (preferenceLinks !== null && r.issuer === preferenceLinks.issuer && r.audience === preferenceLinks.audience) {
+      throw new ConfigError('POPGUARD_PREFERENCE_LINKS', `the issuer and audience of the end-user tokens of "${name}": give links an audience of their own, so that a token for device calls never opens the preference centre`)
+    }
+  }
 
   const clusterNodes = e.REDIS_CLUSTER_NODES === undefined ? undefined : parseClusterNodes(e.REDIS_CLUSTER_NODES)
   if (clusterNodes?.some((n) => n.port < 1 || n.port > 65535) === true) throw new ConfigError('REDIS_CLUSTER_NODES', 'ports must be 1-65535')

@@ -30,6 +30,11 @@ describe('POPGUARD_PREFERENCE_LINKS', () => {
     expect(loadConfig({}).preferenceLinks).toBeNull()
   })
 
+  it('refuses the issuer and audience of end-user tokens: a device call\'s token must never open the page', () => {
+    const endUser = JSON.stringify({ 'dev-client': { issuer: 'https://backend.shop.test', audience: 'popguard-preferences', keys: [{ alg: 'HS256', secret: 'x'.repeat(32) }] } })
+    expect(() => loadConfig({ POPGUARD_END_USER_TOKENS: endUser, POPGUARD_PREFERENCE_LINKS: preferenceLinksVariable() })).toThrow(/^POPGUARD_PREFERENCE_LINKS: .*audience of their own/)
+  })
+
   it.each([
     ['not JSON', '{'],
     ['a short secret', JSON.stringify({ issuer: 'i', audience: 'a', keys: [{ alg: 'HS256', secret: 'short' }] })],
