@@ -121,7 +121,7 @@ function render (view) {
 
 /** One change: sent at once; the page shows what popguard stored, and says so. */
 async function change (control, method, path, body, saved) {
-  const focused = control.dataset.category ?? control.id
+  const focused = control.dataset.category ?? ''
   control.disabled = true
   document.body.dataset.busy = 'true'
   try {
@@ -137,8 +137,9 @@ async function change (control, method, path, body, saved) {
   } finally {
     control.disabled = false
     delete document.body.dataset.busy
-    // Keyboard users stay where they were: the list was drawn anew.
-    const again = document.querySelector(`[data-category="${window.CSS.escape(focused)}"]`) ?? document.getElementById(focused)
+    // Keyboard users stay where they were: the list was drawn anew, and "End the break" hides once it is done.
+    let again = control.isConnected ? control : document.querySelector(`[data-category="${window.CSS.escape(focused)}"]`)
+    if (again === null || again.hidden) again = document.querySelector('button[data-days="1"]')
     if (again !== null && document.activeElement === document.body) again.focus()
   }
 }
