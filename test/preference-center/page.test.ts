@@ -106,9 +106,13 @@ describe('the preference centre in a browser', () => {
     expect(await page.textContent('#status')).toContain(shanghai)
     expect((await decide('pc-snooze')).candidates.every((c: any) => c.reason === 'opted_out')).toBe(true)
 
-    await page.getByRole('button', { name: 'End the break' }).click()
+    // By keyboard: the button hides once the break has ended, and the focus goes to the first break button.
+    await page.focus('#snooze-end')
+    await page.keyboard.press('Enter')
     await settled(page)
     expect(await page.textContent('#snooze-state')).toBe('No break is running.')
+    expect(await page.isVisible('#snooze-end')).toBe(false)
+    expect(await page.evaluate('document.activeElement.dataset.days')).toBe('1')
     expect((await stored('pc-snooze')).snoozeUntil).toBeNull()
   })
 
