@@ -1,11 +1,11 @@
 import { evaluate } from '../rules/decide/evaluate.js'
-import { MAX_REPLIES, REPLIES_KEPT } from '../rules/decide/limits.js'
+import { MAX_REPLIES, NONCE_LENGTH, REPLIES_KEPT } from '../rules/decide/limits.js'
 import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
 import type { Impression } from '../rules/decide/user-state.js'
 import { applyEvents, type LoggedEvent } from '../rules/events/apply.js'
 import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
 import { fatigueForRules, preferencesForRules } from '../rules/users/preferences.js'
-import type { HistoryAppend, Store } from '../store/user-store.js'
+import type { HistoryAppend, Store, StoredUser } from '../store/user-store.js'
 
 interface Expiring<T> { value: T, expiresAt: number }
 /** An idempotency record: the first answer to a request id, and when it stops counting. */
@@ -24,7 +24,8 @@ interface UserEntries {
 }
 
 const isEmpty = (hash: Record<string, string>): boolean => Object.keys(hash).length === 0
-const nonceOrder = (nonce: string): number => /^[0-9a-f]{8}$/i.test(nonce) ? parseInt(nonce, 16) : 0
+const HEX_NONCE = new RegExp(`^[0-9a-f]{${NONCE_LENGTH}}$`, 'i')
+const nonceOrder = (nonce: string): number => HEX_NONCE.test(nonce) ? parseInt(nonce, 16) : 0
 
 /**
  * The record that makes MAX_REPLIES + 1 drops the expired ones and keeps the REPLIES_KEPT newest
@@ -123,6 +124,20 @@ export class MemoryStore implements Store {
       user.log = result.log.length > 0 ? { value: result.log, expiresAt: now + batch.logTtlMs } : undefined
     }
     return { outcomes: result.outcomes, dayShows: result.dayShows }
+  }
+
+  async readUser (userTag: string): Promise<StoredUser> {
+    const user = this.users.get(userTag)
+    const replies: Record<string, number> = {}
+    for (const [id, r] of this.live(user?.replies) ?? []) replies[id] = r.expiresAt
+    return {
+      ledger: (this.live(user?.ledger) ?? []).map((i) => ({ ...i })),
+      preferences: { ...this.live(user?.prefs) },
+      fatigue: { ...this.live(user?.fatigue) },
+      eventLog: (this.live(user?.log) ?? []).map((e) => ({ ...e })),
+      replies,
+      history: [...this.live(user?.history) ?? []]
+    }
   }
 
   async erase (userTag: string): Promise<number> {

@@ -1,13 +1,27 @@
 import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
 import type { Impression } from '../rules/decide/user-state.js'
+import type { LoggedEvent } from '../rules/events/apply.js'
 import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
 
 /** Records added to a user's preference history with a preferences write: newest first, at most `keep` kept. */
 export interface HistoryAppend {
-  /** Oldest first, as they happened; each a JSON record (src/rules/users/history.ts). */
+  /** Oldest first, as they happened; each a JSON record (src/rules/users/preference-center.ts). */
   entries: string[]
   keep: number
   ttlMs: number
+}
+
+/** Everything a store keeps about one user, decoded: the same for every adapter. */
+export interface StoredUser {
+  ledger: Impression[]
+  preferences: Record<string, string>
+  fatigue: Record<string, string>
+  /** Applied events, remembered for dedupe. */
+  eventLog: LoggedEvent[]
+  /** Idempotency records: request id → when it stops counting (ms, the decision's clock). */
+  replies: Record<string, number>
+  /** Preference history, newest first. */
+  history: string[]
 }
 
 /**
@@ -34,6 +48,8 @@ export interface Store {
   readLedger (userTag: string): Promise<Impression[]>
   /** Applies one user's events atomically, in order; one outcome (and day count) per event. */
   applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents>
+  /** Everything kept about the user (nothing when none), in one read. */
+  readUser (userTag: string): Promise<StoredUser>
   /** Removes every key of the user; answers how many there were. */
   erase (userTag: string): Promise<number>
   /** Waits (at most timeoutMs) for the first connection; false when it did not come. Never throws. */

@@ -1,3 +1,4 @@
+-- keys: 6
 --[[
   erase.lua: removes every key of one user in one step, so consent, caps, fatigue and idempotency
   records are gone at once. A user has exactly these keys (src/redis/keys.ts): nothing is searched for.
