@@ -56,9 +56,15 @@ export const eventsPlugin = fp(async (app) => {
   }))
 }, { name: 'popguard-events', dependencies: ['popguard-context', 'popguard-stores', 'popguard-governance', 'popguard-decisions'] })
 
-/** Preferences and erasure of a user. */
+/** Preferences, their history, the preference centre and erasure of a user. */
 export const usersPlugin = fp(async (app) => {
   app.decorate('users', new UserService({
-    store: app.store, logger: app.log, pseudonym: app.pseudonym, userTag: app.userTag, clock: app.clock, userChanged: app.userChanged
+    store: app.store,
+    logger: app.log,
+    pseudonym: app.pseudonym,
+    userTag: app.userTag,
+    clock: app.clock,
+    policy: () => app.policy.current,
+    userChanged: app.userChanged
   }))
-}, { name: 'popguard-users', dependencies: ['popguard-context', 'popguard-stores', 'popguard-decisions'] })
+}, { name: 'popguard-users', dependencies: ['popguard-context', 'popguard-stores', 'popguard-governance', 'popguard-decisions'] })
