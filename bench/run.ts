@@ -527,7 +527,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 main().catch(async (err: unknown) => {
   process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`)
-  if ((err as Error).message.includes('must be a whole number')) process.stderr.write(usage() + '\n')
+  if (/must be (a whole number|realistic or uniform)/.test((err as Error).message)) process.stderr.write(usage() + '\n')
   await stopAll()
   process.exit(1)
 })

@@ -159,7 +159,7 @@ describe.each(CACHED_STORE_KINDS)('preferences and erasure (%s store)', (kind) =
         const tag1 = `{u:${userTag('user-1')}}`
         const before = await keys()
         expect(before.filter((k) => k.includes(tag1)).map((k) => k.slice(k.indexOf('}') + 2)).sort())
-          .toEqual(['e', 'f', 'l', 'p', 'q'])
+          .toEqual(['e', 'f', 'h', 'l', 'p', 'q'])
         expect((await redis.hkeys(before.find((k) => k.includes(tag1) && k.endsWith(':q')) ?? '')).sort()).toEqual(['req-1', 'req-2'])
         await api.erase('user-1')
         const after = await keys()
