@@ -200,6 +200,11 @@ describe('the over-limit cache on Redis, two instances', () => {
     expect(await hits(b)).toBe(before)
     const decisions = lines.filter((l) => l.event === 'decision')
     expect(decisions.map((d) => d.cache)).toEqual([false, true, false])
+    // Counted as decisions like any other: one each, with its verdicts.
+    const counted = await b.app.metrics.registry.getSingleMetric('popguard_decisions_total')?.get()
+    expect(counted?.values.reduce((n, v) => n + v.value, 0)).toBe(3)
+    const verdicts = await b.app.metrics.registry.getSingleMetric('popguard_candidates_total')?.get()
+    expect(verdicts?.values.find((v) => v.labels.reason === 'cap_exceeded' && v.labels.class === 'marketing')?.value).toBe(3)
   })
 
   async function loosened (b: TestApp, userId: string, change: () => Promise<void>): Promise<number> {
