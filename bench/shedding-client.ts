@@ -11,7 +11,9 @@ import { Agent, request } from 'node:http'
 import { decideBody, type Workload } from './lib/load.js'
 import { percentiles, type Percentiles } from './lib/stats.js'
 
-interface Args { url: string, headers: Record<string, string>, rate: number, overload: number, recoveryRate: number, recovery: number, slowMs: number, maxSockets: number, workload: Workload }
+type UniformWorkload = Extract<Workload, { kind: 'uniform' }>
+
+interface Args { url: string, headers: Record<string, string>, rate: number, overload: number, recoveryRate: number, recovery: number, slowMs: number, maxSockets: number, workload: UniformWorkload }
 
 export interface PhaseResult { sent: number, byStatus: Record<string, number>, errors: number, degraded: number, accepted: Percentiles, secondsToSend: number }
 export interface ClientResult { overload: PhaseResult, recovery: PhaseResult, recoveredAfterMs: number }

@@ -22,6 +22,8 @@ import { freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/
 import { startRedis } from './lib/redis.js'
 import type { ClientResult } from './shedding-client.js'
 
+type UniformWorkload = Extract<Workload, { kind: 'uniform' }>
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const POLICY = join(ROOT, 'bench/policy.json')
 const CLIENT_KEY = 'bench-client-key-0001'
@@ -57,7 +59,7 @@ async function main (): Promise<boolean> {
   removeOnExit(dir)
   const redis = await startRedis(dir)
   const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
-  const workload: Workload = { users: 100_000, campaignIds, withRequestId: true }
+  const workload: UniformWorkload = { kind: 'uniform', users: 100_000, campaignIds, withRequestId: true }
   const port = await freePort()
   const popguard = await startChild('popguard', process.execPath, [join(ROOT, 'dist/src/server.js')], {
     stdoutFile: join(dir, 'popguard.log'),

@@ -26,6 +26,8 @@ import { closedLoad, decideBody, type Workload } from './lib/load.js'
 import { freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 
+type UniformWorkload = Extract<Workload, { kind: 'uniform' }>
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const POLICY = join(ROOT, 'bench/policy.json')
 const CLIENT_KEY = 'bench-client-key-0001'
@@ -70,7 +72,7 @@ async function main (): Promise<boolean> {
   removeOnExit(dir)
   const redis = await startRedis(dir)
   const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
-  const workload: Workload = { users: Number(args.users), campaignIds, withRequestId: true }
+  const workload: UniformWorkload = { kind: 'uniform', users: Number(args.users), campaignIds, withRequestId: true }
   const port = await freePort()
   const popguard = await startChild('popguard', process.execPath, [join(ROOT, 'dist/src/server.js')], {
     stdoutFile: join(dir, 'popguard.log'),

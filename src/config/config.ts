@@ -5,6 +5,7 @@ import type { RedisTarget } from '../redis/connection.js'
 import { DEFAULT_STORE_TIMEOUT_MS } from '../redis/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
 import { parseEndUserTokens, type EndUserTokenRules } from './end-user-tokens.js'
+import { parsePreferenceLinks, type PreferenceLinkRules } from './preference-links.js'
 
 const Env = Type.Object({
   PORT: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
@@ -24,9 +25,11 @@ const Env = Type.Object({
   POPGUARD_POLICY_OVERWRITE: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
   POPGUARD_END_USER_TOKENS: Type.Optional(Type.String({ maxLength: 65_536 })),
+  POPGUARD_PREFERENCE_LINKS: Type.Optional(Type.String({ maxLength: 65_536 })),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_USER_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_OVERLIMIT_CACHE_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,7}$' })),
   POPGUARD_KEY_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
   POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
@@ -58,6 +61,8 @@ export interface AppConfig {
   apiKeys: ApiKey[]
   /** API keys that require an end-user token naming the user (device calls), by key name: POPGUARD_END_USER_TOKENS. */
   endUserTokens: ReadonlyMap<string, EndUserTokenRules>
+  /** Links to the preference centre (POPGUARD_PREFERENCE_LINKS); null: the preference centre is off. */
+  preferenceLinks: PreferenceLinkRules | null
   /** True when the development keys of the README are in use. */
   devKeys: boolean
   logKey: string
@@ -76,6 +81,11 @@ export interface AppConfig {
   reports: { flushEveryMs: number, retentionDays: number, maxPendingUsers: number }
   /** Erasures a second each API key may ask of one instance (a token bucket, one second's burst). */
   eraseRate: number
+  /**
+   * The over-limit cache's maximum staleness (ms; 0: no cache): how long an instance may answer a
+   * capped user's marketing requests without Redis after Redis said so (docs/architecture.md).
+   */
+  overLimitCacheMs: number
   /**
    * Strict replication (POPGUARD_REDIS_WAIT_REPLICAS > 0): every decision waits for that many
    * replicas to acknowledge its writes (WAIT), else it is answered by onStoreFailure. null: off.
@@ -96,6 +106,8 @@ export class ConfigError extends Error {
   }
 }
 
+export const DEFAULT_OVERLIMIT_CACHE_MS = 60_000
+const MAX_OVERLIMIT_CACHE_MS = 3_600_000
 const DEV_LOG_KEY = 'popguard-development-log-key'
 
 /** Load-shedding defaults, measured on a 2-core machine (docs/benchmark.md, "Load shedding"). */
@@ -193,6 +205,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (retentionDays < 1 || retentionDays > 3660) throw new ConfigError('POPGUARD_REPORTS_RETENTION_DAYS', 'must be 1-3660')
   const maxPendingUsers = Number(e.POPGUARD_REPORTS_MAX_PENDING_USERS ?? 50_000)
   if (maxPendingUsers < 1) throw new ConfigError('POPGUARD_REPORTS_MAX_PENDING_USERS', 'must be at least 1')
+  const overLimitCacheMs = Number(e.POPGUARD_OVERLIMIT_CACHE_MS ?? DEFAULT_OVERLIMIT_CACHE_MS)
+  if (overLimitCacheMs > MAX_OVERLIMIT_CACHE_MS) throw new ConfigError('POPGUARD_OVERLIMIT_CACHE_MS', `must be 0-${MAX_OVERLIMIT_CACHE_MS}`)
   const eraseRate = Number(e.POPGUARD_ERASE_RATE ?? 10)
   if (eraseRate < 1) throw new ConfigError('POPGUARD_ERASE_RATE', 'must be at least 1')
 
@@ -211,6 +225,18 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     if (e.POPGUARD_END_USER_TOKENS !== undefined) endUserTokens = parseEndUserTokens(e.POPGUARD_END_USER_TOKENS, new Set(apiKeys.map((k) => k.name)))
   } catch (err) {
     throw new ConfigError('POPGUARD_END_USER_TOKENS', (err as Error).message)
+  }
+
+  let preferenceLinks: PreferenceLinkRules | null = null
+  try {
+    if (e.POPGUARD_PREFERENCE_LINKS !== undefined) preferenceLinks = parsePreferenceLinks(e.POPGUARD_PREFERENCE_LINKS)
+  } catch (err) {
+    throw new ConfigError('POPGUARD_PREFERENCE_LINKS', (err as Error).message)
+  }
+  for (const [name, r] of endUserTokens) {
+    if (preferenceLinks !== null && r.issuer === preferenceLinks.issuer && r.audience === preferenceLinks.audience) {
+      throw new ConfigError('POPGUARD_PREFERENCE_LINKS', `the issuer and audience of the end-user tokens of "${name}": give links an audience of their own, so that a token for device calls never opens the preference centre`)
+    }
   }
 
   const redis = redisTarget(e, production, timeout)
@@ -232,6 +258,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     policyOverwrite: e.POPGUARD_POLICY_OVERWRITE === 'true',
     apiKeys,
     endUserTokens,
+    preferenceLinks,
     devKeys: e.POPGUARD_API_KEYS === undefined,
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,
@@ -242,6 +269,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     eraseRate,
     shedding,
     waitReplicas,
+    overLimitCacheMs,
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }

@@ -5,7 +5,7 @@ import type { Impression } from '../rules/decide/user-state.js'
 import { applyEvents, type LoggedEvent } from '../rules/events/apply.js'
 import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
 import { fatigueForRules, preferencesForRules } from '../rules/users/preferences.js'
-import type { Store, StoredUser } from '../store/user-store.js'
+import type { HistoryAppend, Store, StoredUser } from '../store/user-store.js'
 
 interface Expiring<T> { value: T, expiresAt: number }
 /** An idempotency record: the first answer to a request id, and when it stops counting. */
@@ -19,6 +19,8 @@ interface UserEntries {
   log?: Expiring<LoggedEvent[]>
   /** One hash in Redis: the hash expires as a whole, each record by the time it carries. */
   replies?: Expiring<Map<string, Reply>>
+  /** Preference history, newest first (a list in Redis). */
+  history?: Expiring<string[]>
 }
 
 const isEmpty = (hash: Record<string, string>): boolean => Object.keys(hash).length === 0
@@ -67,12 +69,12 @@ export class MemoryStore implements Store {
       prefs: preferencesForRules(this.live(user.prefs)),
       fatigue: fatigueForRules(this.live(user.fatigue))
     }
-    const { winner, verdicts, ledger } = evaluate(plan, state)
+    const { winner, verdicts, ledger, consentClear } = evaluate(plan, state)
     // Written only when it changed, as decide.lua does: a decision that shows nothing keeps the TTL.
     if (winner !== -1 || ledger.length !== before.length) {
       user.ledger = ledger.length > 0 ? { value: ledger, expiresAt: this.clock() + plan.ledgerTtlMs } : undefined
     }
-    const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false }
+    const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false, consentClear }
     if (plan.requestId !== '') {
       const map = replies ?? new Map<string, Reply>()
       map.set(plan.requestId, { outcome: JSON.stringify(outcome), expiresAt: plan.now + plan.idempotencyTtlMs, nonce: plan.nonce })
@@ -86,8 +88,22 @@ export class MemoryStore implements Store {
     return { ...this.live(this.users.get(userTag)?.prefs) }
   }
 
-  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void> {
-    this.user(userTag).prefs = isEmpty(hash) ? undefined : { value: { ...hash }, expiresAt: this.clock() + ttlMs }
+  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number, history?: HistoryAppend): Promise<void> {
+    const user = this.user(userTag)
+    user.prefs = isEmpty(hash) ? undefined : { value: { ...hash }, expiresAt: this.clock() + ttlMs }
+    if (history !== undefined && history.entries.length > 0) {
+      // LPUSH of several values puts the last one first; LTRIM keeps the `keep` newest.
+      const list = [...history.entries].reverse().concat(this.live(user.history) ?? []).slice(0, history.keep)
+      user.history = { value: list, expiresAt: this.clock() + history.ttlMs }
+    }
+  }
+
+  async readHistory (userTag: string): Promise<string[]> {
+    return [...this.live(this.users.get(userTag)?.history) ?? []]
+  }
+
+  async readLedger (userTag: string): Promise<Impression[]> {
+    return [...this.live(this.users.get(userTag)?.ledger) ?? []]
   }
 
   async applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents> {
@@ -119,7 +135,8 @@ export class MemoryStore implements Store {
       preferences: { ...this.live(user?.prefs) },
       fatigue: { ...this.live(user?.fatigue) },
       eventLog: (this.live(user?.log) ?? []).map((e) => ({ ...e })),
-      replies
+      replies,
+      history: [...this.live(user?.history) ?? []]
     }
   }
 
@@ -127,7 +144,7 @@ export class MemoryStore implements Store {
     const user = this.users.get(userTag)
     if (user === undefined) return 0
     this.users.delete(userTag)
-    const keys: (Expiring<unknown> | undefined)[] = [user.ledger, user.prefs, user.fatigue, user.log, user.replies]
+    const keys: (Expiring<unknown> | undefined)[] = [user.ledger, user.prefs, user.fatigue, user.log, user.replies, user.history]
     return keys.filter((e) => this.live(e) !== undefined).length
   }
 
@@ -161,8 +178,9 @@ export class MemoryStore implements Store {
       if (this.live(user.prefs) === undefined) delete user.prefs
       if (this.live(user.fatigue) === undefined) delete user.fatigue
       if (this.live(user.log) === undefined) delete user.log
+      if (this.live(user.history) === undefined) delete user.history
       if (user.ledger === undefined && user.prefs === undefined && user.fatigue === undefined &&
-        user.log === undefined && user.replies === undefined) this.users.delete(tag)
+        user.log === undefined && user.replies === undefined && user.history === undefined) this.users.delete(tag)
     }
   }
 }

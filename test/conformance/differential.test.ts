@@ -177,7 +177,9 @@ describe('memory and Redis user stores, differential', () => {
                 ...(step.categoryOff === null ? {} : { categories: { [step.categoryOff]: 'off' } }),
                 ...(step.snoozeMs === null ? {} : { snoozeUntil: new Date(now + step.snoozeMs).toISOString() })
               }, now)
-              await Promise.all(stores.map(async ([, s]) => { await s.writePreferences(tag, hash, PREFERENCES_TTL_MS) }))
+              // Two history records a write, three kept: the twins must agree on the order and the trim.
+              const history = { entries: [`${at}:a`, `${at}:b`], keep: 3, ttlMs: PREFERENCES_TTL_MS }
+              await Promise.all(stores.map(async ([, s]) => { await s.writePreferences(tag, hash, PREFERENCES_TTL_MS, history) }))
             }
             const [m, r] = await Promise.all(stores.map(async ([, s]) => await s.readUser(tag)))
             expect(r, `${at}: user state`).toEqual(m)

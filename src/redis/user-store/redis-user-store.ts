@@ -11,14 +11,15 @@ import { encodePlan } from './plan-wire.js'
 import { localMs, RedisClock } from '../redis-clock.js'
 import { waitForReady, type RedisClient } from '../connection.js'
 import { isStoreFault, type StoreCallResult } from '../store-faults.js'
-import { StoreUnavailableError, type Store, type StoredUser } from '../../store/user-store.js'
+import { StoreUnavailableError, type HistoryAppend, type Store, type StoredUser } from '../../store/user-store.js'
+import type { Impression } from '../../rules/decide/user-state.js'
 
 const CLOCK_SAMPLE_EVERY_MS = 10_000
 /** Until a first clock sample is kept, decisions ask for one at most this often. */
 const CLOCK_RETRY_MS = 200
 
 type LuaVerdict = [Reason, string, number, 0 | 1]
-interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string }
+interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string, c?: number }
 /** decide.lua's status besides 0 (decided now): replayed, or late (nothing recorded). */
 const REPLAYED = 1
 const LATE = 2
@@ -27,7 +28,7 @@ const LATE = 2
 interface ScriptedClient {
   pgDecide (ledger: string, prefs: string, fatigue: string, replies: string, plan: string): Promise<[0 | 1 | 2, string]>
   pgEvents (ledger: string, fatigue: string, log: string, batch: string): Promise<[EventOutcome[], number[]]>
-  pgErase (ledger: string, prefs: string, fatigue: string, log: string, replies: string): Promise<number>
+  pgErase (ledger: string, prefs: string, fatigue: string, log: string, replies: string, history: string): Promise<number>
 }
 
 /** A pipeline with the decision script on it (defineCommand adds it to pipelines too). */
@@ -141,7 +142,7 @@ export class RedisStore implements Store {
       throw new StoreUnavailableError(`store decide: ${acked ?? 0} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`)
     }
     const o = JSON.parse(json) as LuaOutcome
-    return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: status === REPLAYED }
+    return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: status === REPLAYED, consentClear: o.c === 1 }
   }
 
   /** The decision script and WAIT in one pipeline: one round trip; WAIT's reply is the replicas that acknowledged. */
@@ -159,15 +160,30 @@ export class RedisStore implements Store {
     return await this.call('read_preferences', () => this.client.hgetall(prefs))
   }
 
-  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void> {
-    const { prefs } = userKeys(this.prefix, userTag)
+  /** One MULTI on the user's hash tag: the preferences and their history change together or not at all. */
+  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number, history?: HistoryAppend): Promise<void> {
+    const { prefs, history: historyKey } = userKeys(this.prefix, userTag)
     await this.call('write_preferences', async () => {
       const tx = this.client.multi().del(prefs)
       if (Object.keys(hash).length > 0) tx.hset(prefs, hash).pexpire(prefs, ttlMs)
+      if (history !== undefined && history.entries.length > 0) {
+        tx.lpush(historyKey, ...history.entries).ltrim(historyKey, 0, history.keep - 1).pexpire(historyKey, history.ttlMs)
+      }
       const replies = await tx.exec()
       const failed = replies?.find(([err]) => err !== null)
       if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('transaction aborted')
     })
+  }
+
+  async readHistory (userTag: string): Promise<string[]> {
+    const { history } = userKeys(this.prefix, userTag)
+    return await this.call('read_history', () => this.client.lrange(history, 0, -1))
+  }
+
+  async readLedger (userTag: string): Promise<Impression[]> {
+    const { ledger } = userKeys(this.prefix, userTag)
+    const raw = await this.call('read_ledger', () => this.client.get(ledger))
+    return raw === null ? [] : decodeLedger(raw)
   }
 
   async applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents> {
@@ -180,25 +196,26 @@ export class RedisStore implements Store {
   async readUser (userTag: string): Promise<StoredUser> {
     const k = userKeys(this.prefix, userTag)
     const replies = await this.call('read_user', async () => {
-      const out = await this.client.pipeline().get(k.ledger).hgetall(k.prefs).hgetall(k.fatigue).get(k.events).hgetall(k.replies).exec()
+      const out = await this.client.pipeline().get(k.ledger).hgetall(k.prefs).hgetall(k.fatigue).get(k.events).hgetall(k.replies).lrange(k.history, 0, -1).exec()
       const failed = out?.find(([err]) => err !== null)
       if (out === null || failed !== undefined) throw failed?.[0] ?? new Error('pipeline aborted')
       return out.map(([, value]) => value)
     })
-    const [ledger, preferences, fatigue, log, idempotency] = replies as [string | null, Record<string, string>, Record<string, string>, string | null, Record<string, string>]
+    const [ledger, preferences, fatigue, log, idempotency, history] = replies as [string | null, Record<string, string>, Record<string, string>, string | null, Record<string, string>, string[]]
     return {
       ledger: decodeLedger(ledger ?? ''),
       preferences,
       fatigue,
       eventLog: decodeEventLog(log ?? ''),
-      replies: Object.fromEntries(Object.entries(idempotency).map(([id, v]) => [id, decodeReplyExpiry(v)]))
+      replies: Object.fromEntries(Object.entries(idempotency).map(([id, v]) => [id, decodeReplyExpiry(v)])),
+      history
     }
   }
 
   /** Every key of the user by name, in one script: as many commands for a user of many keys as of none. */
   async erase (userTag: string): Promise<number> {
     const k = userKeys(this.prefix, userTag)
-    return await this.call('erase', () => this.scripts.pgErase(k.ledger, k.prefs, k.fatigue, k.events, k.replies))
+    return await this.call('erase', () => this.scripts.pgErase(k.ledger, k.prefs, k.fatigue, k.events, k.replies, k.history))
   }
 
   async ping (): Promise<void> {
