@@ -25,7 +25,7 @@ export const decisionsPlugin = fp(async (app) => {
 
 /** Client events about decided pop-ups. */
 export const eventsPlugin = fp(async (app) => {
-  app.decorate('events', new EventService({ store: app.store, policy: () => app.policy.current, logger: app.log, userTag: app.userTag, clock: app.clock }))
+  app.decorate('events', new EventService({ store: app.store, policy: () => app.policy.current, logger: app.log, userTag: app.userTag, pseudonym: app.pseudonym, clock: app.clock }))
 }, { name: 'popguard-events', dependencies: ['popguard-context', 'popguard-stores', 'popguard-governance'] })
 
 /** Preferences and erasure of a user. */

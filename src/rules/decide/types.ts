@@ -78,6 +78,8 @@ export interface Verdict {
   retryMs?: number
   /** The rule would have suppressed the candidate but was not applied (shadow mode, holdout). */
   unenforced?: boolean
+  /** A rule in shadow mode (`"mode": "shadow"` on the rule) that would have suppressed the candidate; never applied. */
+  shadow?: { reason: Reason, capId?: string }
 }
 
 export interface StoreOutcome {

@@ -38,6 +38,10 @@ export interface DecisionRecord {
   degraded: boolean
   replayed: boolean
   seconds: number
+  /** The service clock's ms when it decided (the simulator's virtual clock). */
+  at?: number
+  /** The zone the rules used (canonical). */
+  timezone?: string
 }
 
 const STORE_WARNING_EVERY_MS = 1000
@@ -111,7 +115,9 @@ export class DecisionService {
       classes: input.candidates.map((c) => policy.campaigns.get(c.campaignId)?.class ?? 'unknown'),
       degraded,
       replayed,
-      seconds: (performance.now() - started) / 1000
+      seconds: (performance.now() - started) / 1000,
+      at: plan.now,
+      timezone
     }
     this.log(input, record, log)
     for (const observe of this.observers) observe(record)
@@ -154,13 +160,17 @@ export class DecisionService {
       user: r.user,
       placement: input.placement,
       shown: a.show?.campaignId ?? null,
-      candidates: a.candidates.map((c) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced })),
+      candidates: a.candidates.map((c, i) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced, class: r.classes[i] })),
       policyVersion: a.policyVersion,
       mode: a.mode,
       cohort: a.cohort,
       degraded: r.degraded,
       replayed: r.replayed,
-      latencyMs: Math.round(r.seconds * 1e6) / 1000
+      latencyMs: Math.round(r.seconds * 1e6) / 1000,
+      // What a replay needs beyond the verdicts (docs/simulator.md): the decision's own clock, the zone, the activity.
+      at: r.at,
+      timezone: r.timezone,
+      activity: input.context?.activity
     }, 'decision')
   }
 }
