@@ -170,8 +170,12 @@ export class EventService {
       items: pseudonym === undefined
         ? undefined
         : events.map((e, i) => ({
-          user: pseudonym(e.userId), decisionId: e.decisionId, campaignId: e.campaignId, type: e.type,
-          at: Math.min(e.at === undefined ? now : Date.parse(e.at), now), outcome: outcomes[i] ?? 'unavailable'
+          user: pseudonym(e.userId),
+          decisionId: e.decisionId,
+          campaignId: e.campaignId,
+          type: e.type,
+          at: Math.min(e.at === undefined ? now : Date.parse(e.at), now),
+          outcome: outcomes[i] ?? 'unavailable'
         }))
     }, 'events')
   }
