@@ -84,8 +84,21 @@ const diffRecord = (a: Record<string, number>, b: Record<string, number>): Recor
 }
 const diffNum = (a: number | null, b: number | null): number | null => a === null || b === null ? null : b - a
 
-function answerKey (shown: string | null, outcomes: readonly { allowed: boolean, reason: string, capId?: string }[]): string {
-  return (shown ?? '-') + ' ' + outcomes.map((o) => `${o.allowed ? 'a' : 's'}:${o.reason}${o.capId === undefined ? '' : ':' + o.capId}`).join(',')
+type Answer = readonly { allowed: boolean, reason: string, capId?: string }[]
+
+/** Each candidate allowed or not, for the same reason and cap (the pop-up shown follows from `allowed`). */
+function sameAnswer (a: Answer, b: Answer): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]
+    const y = b[i]
+    if (x === undefined || y === undefined || x.allowed !== y.allowed || x.reason !== y.reason || x.capId !== y.capId) return false
+  }
+  return true
+}
+
+function answerKey (outcomes: Answer): string {
+  return outcomes.map((o) => `${o.allowed ? 'a' : 's'}:${o.reason}${o.capId === undefined ? '' : ':' + o.capId}`).join(',')
 }
 
 export class Simulator {
@@ -190,12 +203,9 @@ export class Simulator {
     u.candidateShows += this.candidate.decision(day, simulated, line.degraded)
 
     this.agreement.decisions++
-    const shownRecorded = line.candidates.find((c) => c.allowed)?.campaignId ?? null
-    const a = answerKey(shownRecorded, recorded)
-    const b = answerKey(line.candidates[winner]?.campaignId ?? null, simulated)
-    if (a === b) this.agreement.sameAnswer++
+    if (sameAnswer(recorded, simulated)) this.agreement.sameAnswer++
     else if (this.agreement.differences.length < DIFFERENCES_LISTED) {
-      this.agreement.differences.push({ line: lineNumber, decisionId: line.decisionId, recorded: a, candidate: b })
+      this.agreement.differences.push({ line: lineNumber, decisionId: line.decisionId, recorded: answerKey(recorded), candidate: answerKey(simulated) })
     }
   }
 
