@@ -4,6 +4,7 @@
  */
 import { reportDay } from '../rules/reports/day.js'
 import { calendarDayBounds } from '../rules/time.js'
+import { shadowRuleKey } from '../rules/reports/shadow.js'
 
 /** Campaign ids the policy does not know are counted under one name, as the reports do. */
 export const UNKNOWN_CAMPAIGN = '(unknown)'
@@ -71,7 +72,6 @@ export interface SideFigures {
 }
 
 const add = (r: Record<string, number>, key: string, n = 1): void => { r[key] = (r[key] ?? 0) + n }
-export const shadowKey = (s: { reason: string, capId?: string }): string => s.reason === 'cap_exceeded' ? `cap:${s.capId ?? ''}` : s.reason
 
 /** Nearest rank: the smallest count with at least q of the user-days at or below it. */
 function percentile (histogram: Map<number, number>, total: number, q: number): number | null {
@@ -126,7 +126,7 @@ export class Tally {
         add(c.suppressed, o.reason)
       }
       if (o.shadow !== undefined) {
-        const key = shadowKey(o.shadow)
+        const key = shadowRuleKey(o.shadow)
         add(this.wouldSuppress, key)
         add(c.wouldSuppress, key)
       }

@@ -42,6 +42,8 @@ export interface DecisionRecord {
   at?: number
   /** The zone the rules used (canonical). */
   timezone?: string
+  /** Per candidate: a rule in shadow mode that would have suppressed it (never in the answer), else null. */
+  shadows?: (Verdict['shadow'] | null)[]
 }
 
 const STORE_WARNING_EVERY_MS = 1000
@@ -107,7 +109,7 @@ export class DecisionService {
       echo: JSON.stringify(echo)
     })
 
-    const { answer, degraded, replayed } = await this.run(input, plan, policy, echo)
+    const { answer, degraded, replayed, shadows } = await this.run(input, plan, policy, echo)
     const record: DecisionRecord = {
       answer,
       placement: input.placement,
@@ -117,7 +119,8 @@ export class DecisionService {
       replayed,
       seconds: (performance.now() - started) / 1000,
       at: plan.now,
-      timezone
+      timezone,
+      shadows
     }
     this.log(input, record, log)
     for (const observe of this.observers) observe(record)
@@ -128,12 +131,13 @@ export class DecisionService {
     try {
       const outcome = await this.opts.store.decide(this.opts.userTag(input.userId), plan)
       const firstEcho = outcome.replayed ? JSON.parse(outcome.echo) as Echo : echo
-      return { answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho), degraded: false, replayed: outcome.replayed }
+      const shadows = outcome.verdicts.some((v) => v.shadow !== undefined) ? outcome.verdicts.map((v) => v.shadow ?? null) : undefined
+      return { answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho), degraded: false, replayed: outcome.replayed, shadows }
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err
       this.warnStoreUnavailable(err.message)
       const { winner, verdicts } = fallbackVerdicts(plan, policy)
-      return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false }
+      return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false, shadows: undefined }
     }
   }
 
@@ -160,7 +164,7 @@ export class DecisionService {
       user: r.user,
       placement: input.placement,
       shown: a.show?.campaignId ?? null,
-      candidates: a.candidates.map((c, i) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced, class: r.classes[i] })),
+      candidates: a.candidates.map((c, i) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced, class: r.classes[i], shadow: r.shadows?.[i] ?? undefined })),
       policyVersion: a.policyVersion,
       mode: a.mode,
       cohort: a.cohort,
