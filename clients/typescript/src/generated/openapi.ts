@@ -488,13 +488,20 @@ export type components = {
             /** @description The placements clients use, e.g. `home_banner`. Any other placement a client sends counts as `other` (in caps, reports, metrics and logs); without this list every placement is `other`. */
             placements?: string[];
             caps: components["schemas"]["Cap"][];
-            /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
-            cooldown?: string;
+            /** @description Least time between two marketing pop-ups of a user: a duration, or `{duration, mode}` to run it in shadow mode. */
+            cooldown?: string | {
+                /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
+                duration: string;
+                /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+                mode: "enforce" | "shadow";
+            };
             quietHours?: {
                 /** @description A local time of day, `HH:MM`, 24-hour clock. */
                 start: string;
                 /** @description A local time of day, `HH:MM`, 24-hour clock. */
                 end: string;
+                /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+                mode?: "enforce" | "shadow";
             };
             doNotInterrupt?: string[];
             fatigue?: {
@@ -503,6 +510,8 @@ export type components = {
                 within: string;
                 /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
                 backoff: string;
+                /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+                mode?: "enforce" | "shadow";
             };
             reservation?: {
                 /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
@@ -556,6 +565,8 @@ export type components = {
                 slots: number;
                 minPriority: number;
             };
+            /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+            mode?: "enforce" | "shadow";
         };
         Campaign: {
             id: string;
@@ -679,6 +690,10 @@ export type components = {
                 degraded: number;
                 /** @description Counts by reason. */
                 suppressed: {
+                    [key: string]: number;
+                };
+                /** @description Candidates a rule in shadow mode (`"mode": "shadow"`) would have suppressed but did not, by rule: `cap:<cap id>`, `cooldown`, `quiet_hours`, `fatigue`. */
+                wouldSuppress: {
                     [key: string]: number;
                 };
                 marketing: {
