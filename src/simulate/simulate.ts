@@ -59,7 +59,7 @@ export interface Difference {
 }
 
 export interface SimulationResult {
-  lines: { read: number, decisions: number, events: number, ignored: number, replayedRequests: number, bad: number }
+  lines: { read: number, decisions: number, events: number, ignored: number, replayedRequests: number, bad: number, outsideWindow: number }
   badLines: BadLine[]
   recorded: SideFigures
   candidate: SideFigures
@@ -72,6 +72,8 @@ export interface SimulationResult {
 export interface SimulatorOptions {
   /** A line that is not JSON or lacks a needed field is counted and skipped; past this many the replay stops (LineError). */
   maxBadLines?: number
+  /** Lines before this instant (ms) are skipped (counted as outside the window). */
+  from?: number
 }
 
 const diffRecord = (a: Record<string, number>, b: Record<string, number>): Record<string, number> => {
@@ -106,7 +108,7 @@ export class Simulator {
   private readonly recorded = new Tally()
   private readonly candidate = new Tally()
   private readonly dayOf: DayOf
-  private readonly counts = { read: 0, decisions: 0, events: 0, ignored: 0, replayedRequests: 0, bad: 0 }
+  private readonly counts = { read: 0, decisions: 0, events: 0, ignored: 0, replayedRequests: 0, bad: 0, outsideWindow: 0 }
   private readonly badLines: BadLine[] = []
   private readonly agreement: Agreement = { decisions: 0, sameAnswer: 0, differences: [] }
   private readonly noted = { noTimezone: 0, badTimezone: 0, noClass: 0, optedOut: 0, degraded: 0, eventsReplayed: 0 }
@@ -115,7 +117,10 @@ export class Simulator {
   constructor (private readonly policy: CompiledPolicy, opts: SimulatorOptions = {}) {
     this.dayOf = new DayOf(policy.defaultTimezone)
     this.maxBadLines = opts.maxBadLines ?? 1000
+    this.from = opts.from ?? -Infinity
   }
+
+  private readonly from: number
 
   /** Distinct users seen so far. */
   get userCount (): number {
@@ -138,6 +143,7 @@ export class Simulator {
       return
     }
     if (parsed === null) this.counts.ignored++
+    else if (parsed.at < this.from) this.counts.outsideWindow++
     else if (parsed.kind === 'decision') this.decision(parsed, lineNumber)
     else this.events(parsed)
   }
