@@ -6,6 +6,7 @@ import { ClientEvent, EventsAnswer, EventsBody } from './events.js'
 import { AuditItem, CampaignView, PenaltyBody, PolicyHistoryItem, StoredPolicyBody } from './governance.js'
 import { PreferencesAnswer, PreferencesBody } from './preferences.js'
 import { CampaignReport, DailyReport } from './reports.js'
+import { SimulateAnswer, SimulateRequest } from './simulate.js'
 
 /**
  * The named schemas of the contract: each `$id` becomes `#/components/schemas/<$id>` and every
@@ -18,5 +19,6 @@ export const COMPONENTS: readonly TSchema[] = [
   EventsBody, ClientEvent, EventsAnswer,
   PreferencesBody, PreferencesAnswer,
   Policy, Cap, Campaign, StoredPolicyBody, PolicyHistoryItem, CampaignView, PenaltyBody, AuditItem,
-  DailyReport, CampaignReport
+  DailyReport, CampaignReport,
+  SimulateRequest, SimulateAnswer
 ]
