@@ -25,7 +25,14 @@ const Side = Type.Object({
   suppressed: Type.Record(Type.String(), Type.Integer(), { description: 'Candidates not shown, by reason.' }),
   wouldSuppress: Type.Record(Type.String(), Type.Integer(), { description: 'Candidates a rule in shadow mode would have suppressed, by rule.' }),
   marketing: Type.Object({ requested: Type.Integer(), shown: Type.Integer(), reduction: Num }),
-  perUserDay: Type.Object({ userDays: Type.Integer(), mean: Num, p50: Num, p95: Num, max: Num }, { description: 'Marketing pop-ups shown per user per day they asked.' }),
+  perUserDay: Type.Object({
+    userDays: Type.Integer(),
+    mean: Num,
+    p50: Num,
+    p95: Num,
+    max: Num,
+    histogram: Type.Record(Type.String(), Type.Integer(), { description: 'Pop-ups shown in a user-day → user-days (merges replays split by user).' })
+  }, { description: 'Marketing pop-ups shown per user per day they asked.' }),
   campaigns: Type.Array(Type.Object({
     campaignId: Type.String(),
     class: Type.String(),

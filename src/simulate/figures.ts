@@ -44,6 +44,8 @@ export interface PerUserDay {
   p50: number | null
   p95: number | null
   max: number | null
+  /** Marketing pop-ups shown in a user-day → user-days: what merges the percentiles of replays split by user. */
+  histogram: Record<string, number>
 }
 
 export interface SideFigures {
@@ -170,7 +172,8 @@ export class Tally {
         mean: this.userDays > 0 ? this.mShown / this.userDays : null,
         p50: percentile(this.histogram, this.userDays, 0.5),
         p95: percentile(this.histogram, this.userDays, 0.95),
-        max
+        max,
+        histogram: Object.fromEntries([...this.histogram].sort(([a], [b]) => a - b).map(([k, n]) => [String(k), n]))
       },
       campaigns: [...this.campaigns.values()].map((c) => ({ ...c, suppressed: { ...c.suppressed }, wouldSuppress: { ...c.wouldSuppress } })).sort(sortById),
       days: [...this.days.values()].map((d) => ({ ...d, reduction: d.marketingRequested > 0 ? 1 - d.marketingShown / d.marketingRequested : null }))

@@ -932,6 +932,10 @@ export type components = {
                     p50: number | null;
                     p95: number | null;
                     max: number | null;
+                    /** @description Pop-ups shown in a user-day → user-days (merges replays split by user). */
+                    histogram: {
+                        [key: string]: number;
+                    };
                 };
                 campaigns: {
                     campaignId: string;
@@ -980,6 +984,10 @@ export type components = {
                     p50: number | null;
                     p95: number | null;
                     max: number | null;
+                    /** @description Pop-ups shown in a user-day → user-days (merges replays split by user). */
+                    histogram: {
+                        [key: string]: number;
+                    };
                 };
                 campaigns: {
                     campaignId: string;
