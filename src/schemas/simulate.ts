@@ -5,7 +5,8 @@ export const MAX_SIMULATE_HOURS = 24 * 31
 
 export const SimulateRequest = Type.Object({
   candidate: Type.Unknown({
-    description: 'The candidate: a `{policy, campaigns}` document, the shape of POPGUARD_POLICY_FILE. Checked whole; an invalid one is a 422 naming its fields.'
+    description: 'The candidate: a `{policy, campaigns}` document, the shape of POPGUARD_POLICY_FILE, optionally with `penalties` ' +
+      '(campaign id → `{action, reason, until, caps}`) to try. Checked whole; an invalid one is a 422 naming its fields.'
   }),
   logs: Type.Optional(Type.String({
     description: 'Decision log lines (NDJSON, as popguard writes them; other lines are skipped). Absent: the log file this instance is configured to read ' +

@@ -78,6 +78,16 @@ describe('POST /v1/policy/simulate', () => {
     expect(body.recorded.perUserDay).toMatchObject({ userDays: 2, max: 4 })
   })
 
+  it('tries a penalty given with the candidate', async () => {
+    const res = await post(t, { candidate: { ...inForce, penalties: { a: { action: 'limit', reason: 'complaints', until: null, caps: [{ id: 'pen', per: 'campaign', limit: 2, window: '7d' }] } } }, logs: LOG })
+    expect(res.statusCode).toBe(200)
+    // u1's third and fourth pop-ups of `a` exceed the penalty's 2 a week.
+    expect(res.json().candidate.suppressed).toEqual({ cap_exceeded: 2 })
+    const bad = await post(t, { candidate: { ...inForce, penalties: { a: { action: 'suspend', reason: 'x', until: null, caps: [{ id: 'pen', per: 'campaign', limit: 2, window: '7d' }] } } }, logs: LOG })
+    expect(bad.statusCode).toBe(422)
+    expect(expectErrorShape(bad.body, 'unprocessable_entity').details).toEqual([{ path: '/candidate/penalties/a/caps', message: 'a suspension takes no caps' }])
+  })
+
   it('answers 413 beyond the upload limit', async () => {
     const res = await post(t, { candidate: stricter, logs: LOG.repeat(20) })
     expect(res.statusCode).toBe(413)

@@ -7,9 +7,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { UnavailableError } from '../../errors.js'
 import { UnprocessableError, ValidationError } from '../../rules/errors.js'
-import { compilePolicy } from '../../rules/policy/compile.js'
-import type { PolicyFile } from '../../rules/policy/schema.js'
-import { policyFileErrors } from '../../rules/policy/validate.js'
+import { compileCandidate } from '../../simulate/candidate.js'
 import { LineError } from '../../simulate/log-line.js'
 import { fileLines } from '../../simulate/read.js'
 import { Simulator, type SimulationResult } from '../../simulate/simulate.js'
@@ -47,12 +45,10 @@ export class SimulateService {
   constructor (private readonly opts: SimulateServiceOptions) {}
 
   async run (input: SimulateInput): Promise<SimulateAnswer> {
-    const errors = policyFileErrors(input.candidate)
-    if (errors.length > 0) {
+    const { policy, errors } = compileCandidate(input.candidate)
+    if (errors !== undefined) {
       throw new UnprocessableError(`candidate policy: ${errors[0]?.path ?? '/'}: ${errors[0]?.message ?? 'invalid'}`, errors.map((e) => ({ path: '/candidate' + e.path, message: e.message })))
     }
-    const doc = input.candidate as PolicyFile
-    const policy = compilePolicy(doc.policy, doc.campaigns, 0)
     const from = input.hours === undefined ? null : this.opts.clock() - input.hours * HOUR_MS
     const sim = new Simulator(policy, { maxBadLines: MAX_BAD_LINES, from: from ?? undefined })
     const source = input.logs !== undefined ? 'upload' : 'file'

@@ -877,7 +877,7 @@ export type components = {
         };
         /** @description A candidate policy, and the decisions to replay it against. */
         SimulateRequest: {
-            /** @description The candidate: a `{policy, campaigns}` document, the shape of POPGUARD_POLICY_FILE. Checked whole; an invalid one is a 422 naming its fields. */
+            /** @description The candidate: a `{policy, campaigns}` document, the shape of POPGUARD_POLICY_FILE, optionally with `penalties` (campaign id → `{action, reason, until, caps}`) to try. Checked whole; an invalid one is a 422 naming its fields. */
             candidate: unknown;
             /** @description Decision log lines (NDJSON, as popguard writes them; other lines are skipped). Absent: the log file this instance is configured to read (POPGUARD_SIMULATE_LOG_FILE). The whole request is limited to POPGUARD_SIMULATE_MAX_UPLOAD_BYTES (413 beyond). */
             logs?: string;
