@@ -101,6 +101,7 @@ export class Tally {
   /** Shows per user-day → user-days. */
   private readonly histogram = new Map<number, number>()
   private userDays = 0
+  private lastDay: DayFigures | undefined
 
   /** One decision's candidates; returns how many marketing pop-ups it showed (0 or 1). */
   decision (day: string, outcomes: readonly CandidateOutcome[], degraded: boolean): number {
@@ -134,11 +135,12 @@ export class Tally {
       }
     }
     if (shownAny) this.allowed++
-    let d = this.days.get(day)
+    let d = this.lastDay?.day === day ? this.lastDay : this.days.get(day)
     if (d === undefined) {
       d = { day, decisions: 0, marketingRequested: 0, marketingShown: 0, reduction: null }
       this.days.set(day, d)
     }
+    this.lastDay = d
     d.decisions++
     if (marketing) {
       this.mRequested++

@@ -8,7 +8,7 @@ import { fallbackVerdicts } from '../rules/decide/fallback.js'
 import { planDecision, type DecideInput } from '../rules/decide/plan.js'
 import { nameCode } from '../rules/decide/codes.js'
 import type { Verdict } from '../rules/decide/types.js'
-import type { Impression, Preferences } from '../rules/decide/user-state.js'
+import type { Fatigue, Impression, Preferences } from '../rules/decide/user-state.js'
 import { applyEvents, type LoggedEvent } from '../rules/events/apply.js'
 import { EVENT_CODE, type EventBatch } from '../rules/events/types.js'
 import { placementOf, type CompiledPolicy } from '../rules/policy/compile.js'
@@ -30,6 +30,8 @@ const OPTED_OUT_PREFS: Preferences = { marketing: 'on', categoriesOff: [OPTED_OU
 interface UserSim {
   ledger: Impression[]
   fatigue: Record<string, string>
+  /** The fatigue hash as the rules read it, kept until an event changes the hash. */
+  fatigueRules: Fatigue | null
   log: LoggedEvent[]
   /** The report day of the user's last decision, and the marketing pop-ups of that day on each side. */
   day: string
@@ -151,7 +153,7 @@ export class Simulator {
   private user (pseudonym: string): UserSim {
     let u = this.users.get(pseudonym)
     if (u === undefined) {
-      u = { ledger: [], fatigue: {}, log: [], day: '', recordedShows: 0, candidateShows: 0 }
+      u = { ledger: [], fatigue: {}, fatigueRules: null, log: [], day: '', recordedShows: 0, candidateShows: 0 }
       this.users.set(pseudonym, u)
     }
     return u
@@ -185,17 +187,14 @@ export class Simulator {
       u.day = day
     }
 
-    const recorded: CandidateOutcome[] = line.candidates.map((c) => {
-      let cls = c.class
-      if (cls === undefined) {
+    // The logged candidates are the recorded outcomes (the class filled in for lines logged without it).
+    for (const c of line.candidates) {
+      if (c.class === undefined) {
         this.noted.noClass++
-        cls = this.classOf(c.campaignId)
+        c.class = this.classOf(c.campaignId)
       }
-      const o: CandidateOutcome = { campaignId: c.campaignId, class: cls, allowed: c.allowed, reason: c.reason }
-      if (c.capId !== undefined) o.capId = c.capId
-      if (c.shadow !== undefined) o.shadow = c.shadow
-      return o
-    })
+    }
+    const recorded = line.candidates as CandidateOutcome[]
     u.recordedShows += this.recorded.decision(day, recorded, line.degraded)
 
     const { winner, verdicts } = this.decide(line, u)
@@ -221,7 +220,7 @@ export class Simulator {
     const input: DecideInput = {
       userId: '',
       placement: placementOf(policy, line.placement),
-      candidates: line.candidates.map((c) => ({ campaignId: c.campaignId })),
+      candidates: line.candidates,
       context: line.activity === undefined ? undefined : { activity: line.activity }
     }
     const plan = planDecision(input, policy, this.timezoneOf(line), {
@@ -244,8 +243,7 @@ export class Simulator {
         this.noted.optedOut++
       }
     })
-    const fatigue = fatigueForRules(u.fatigue)
-    const { winner, verdicts, ledger } = evaluate(plan, { ledger: u.ledger, prefs, fatigue })
+    const { winner, verdicts, ledger } = evaluate(plan, { ledger: u.ledger, prefs, fatigue: u.fatigueRules })
     u.ledger = ledger
     return { winner, verdicts }
   }
@@ -279,7 +277,10 @@ export class Simulator {
       }
       const r = applyEvents({ ledger: state.ledger, fatigue: state.fatigue, log: state.log }, batch)
       state.ledger = r.ledger
-      state.fatigue = r.fatigue
+      if (r.fatigueChanged) {
+        state.fatigue = r.fatigue
+        state.fatigueRules = fatigueForRules(r.fatigue)
+      }
       state.log = r.log
       this.noted.eventsReplayed += items.length
     }
