@@ -12,7 +12,7 @@ import { userTagger } from '../src/rules/decide/codes.js'
 import { planDecision, type DecideInput } from '../src/rules/decide/plan.js'
 import { compilePolicy } from '../src/rules/policy/compile.js'
 import { userKeys } from '../src/redis/keys.js'
-import { LEDGER_PRELUDE } from '../src/redis/scripts.js'
+import { LEDGER_PRELUDE } from '../src/redis/user-store/scripts.js'
 import { encodePlan } from '../src/redis/user-store/plan-wire.js'
 import { removeOnExit, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
@@ -34,7 +34,7 @@ const r = redis.admin(0)
 try {
   for (const file of files) {
     await r.flushdb()
-    // decide.lua runs with the shared constants and ledger-lib.lua in front of it, as src/redis/scripts.ts loads it.
+    // decide.lua runs with the shared constants and ledger-lib.lua in front of it, as src/redis/user-store/scripts.ts loads it (the file header, a comment, comes along).
     const sha = await r.script('LOAD', LEDGER_PRELUDE + readFileSync(file, 'utf8')) as string
     await r.config('RESETSTAT')
     let pending: Promise<unknown>[] = []

@@ -25,6 +25,8 @@ import eventRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
 import policyRoutes from './routes/policy.js'
 import simulateRoute from './routes/simulate.js'
+import preferenceCenterRoutes from './routes/preference-center.js'
+import preferencesPageRoutes from './routes/preferences-page.js'
 import reportPageRoutes from './routes/report-page.js'
 import reportRoutes from './routes/reports.js'
 import userRoutes from './routes/users.js'
@@ -110,6 +112,8 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   await app.register(userRoutes)
   await app.register(reportRoutes)
   await app.register(reportPageRoutes)
+  await app.register(preferenceCenterRoutes)
+  await app.register(preferencesPageRoutes)
   await app.ready()
   return app
 }

@@ -36,3 +36,5 @@ export const ConflictError = createError<[string]>('POPGUARD_CONFLICT', '%s', 40
 export const UserTokenMissingError = createError('POPGUARD_USER_TOKEN_MISSING', 'this API key requires an end-user token (X-User-Token: <JWT naming the user>)', 401)
 export const UserTokenInvalidError = createError<[string]>('POPGUARD_USER_TOKEN_INVALID', 'the end-user token is not valid: %s', 401)
 export const OtherUserError = createError<[string]>('POPGUARD_OTHER_USER', '%s', 403)
+export const LinkTokenMissingError = createError('POPGUARD_LINK_TOKEN_MISSING', 'a preference link token is required (Authorization: Bearer <the token of the link>)', 401)
+export const LinkTokenInvalidError = createError<[string]>('POPGUARD_LINK_TOKEN_INVALID', 'the preference link is not valid: %s', 401)

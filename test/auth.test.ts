@@ -26,13 +26,19 @@ beforeAll(async () => {
 })
 afterAll(async () => { await t.close() })
 
-const secured = () => operations(doc).filter((op) => (op.security?.length ?? 0) > 0)
+/** The preference centre's operations take a link token, never an API key (test/preference-center/api.test.ts). */
+const linkOnly = (op: { security?: Record<string, string[]>[] }) => op.security?.some((s) => s.preferenceLink !== undefined) === true
+const secured = () => operations(doc).filter((op) => (op.security?.length ?? 0) > 0 && !linkOnly(op))
 const urlOf = (path: string) => path.replace(/\{[^}]+\}/g, 'auth-test-id')
 
 describe('API keys', () => {
   it('are required by every /v1 operation, each naming one scope', () => {
-    const v1 = operations(doc).filter((op) => op.path.startsWith('/v1/'))
+    const v1 = operations(doc).filter((op) => op.path.startsWith('/v1/') && !linkOnly(op))
     expect(v1.length).toBeGreaterThan(0)
+    // Those that take a link token take nothing else: no API key reaches a browser.
+    const links = operations(doc).filter(linkOnly)
+    expect(links.map((op) => op.path).every((p) => p.startsWith('/v1/preference-center'))).toBe(true)
+    for (const op of links) expect(op.security, `${op.method} ${op.path}`).toEqual([{ preferenceLink: [] }])
     for (const op of v1) {
       // Operations about one user list a second alternative, the same key with an end-user token.
       expect(op.security?.every((s) => s.apiKey !== undefined), `${op.method} ${op.path}`).toBe(true)

@@ -40,7 +40,7 @@ describe('erasure on a large keyspace', () => {
     }
     await api.putPrefs('leaving', { marketing: 'off' })
     const userKeys = async () => (await admin.keys(`${t.prefix}*`)).filter((k) => !k.includes('{gov}') && !k.includes('{agg}'))
-    expect(await userKeys()).toHaveLength(5) // ledger, preferences, fatigue, event log, idempotency records
+    expect(await userKeys()).toHaveLength(6) // ledger, preferences, fatigue, event log, idempotency records, preference history
 
     await api.erase('nobody') // the connection's first use of the script sends its body (EVAL); measure the steady state
     await admin.config('RESETSTAT')

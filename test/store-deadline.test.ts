@@ -11,7 +11,7 @@ import { planDecision } from '../src/rules/decide/plan.js'
 import { compilePolicy } from '../src/rules/policy/compile.js'
 import { clientTimeoutFor } from '../src/redis/deadline.js'
 import { userKeys } from '../src/redis/keys.js'
-import { luaScript } from '../src/redis/scripts.js'
+import { USER_SCRIPTS } from '../src/redis/user-store/scripts.js'
 import { encodePlan } from '../src/redis/user-store/plan-wire.js'
 import { createRedisClient } from '../src/redis/connection.js'
 import { RedisStore } from '../src/redis/user-store/redis-user-store.js'
@@ -51,7 +51,7 @@ describe('the store deadline', () => {
   it('a script given a deadline already past records nothing and says it was late', async () => {
     const plan = planFor('late-by-design', 'req-1')
     const k = keysOf('late-by-design')
-    const lua = luaScript('user-store/decide.lua', { ledgerLib: true })
+    const lua = USER_SCRIPTS.pgDecide.lua
     expect(await admin.eval(lua, 4, k.ledger, k.prefs, k.fatigue, k.replies, encodePlan(plan, 1))).toEqual([2, ''])
     expect(await admin.exists(k.ledger, k.replies)).toBe(0)
     // The same plan in time records the impression and the answer.

@@ -132,13 +132,13 @@ describe('erasure in a Redis Cluster', () => {
         }
         return found
       }
-      expect(await keysOf('carol')).toHaveLength(3) // ledger, preferences, the hash of three idempotency records
+      expect(await keysOf('carol')).toHaveLength(4) // ledger, preferences, the hash of three idempotency records, preference history
       const scans = await scanCalls(cluster)
       const erased = await app.inject({ method: 'DELETE', url: '/v1/users/carol', headers: PREFS_AUTH })
       expect(erased.statusCode).toBe(204)
       expect(await keysOf('carol')).toEqual([])
       expect(await scanCalls(cluster)).toBe(scans) // the user's keys are known by name: nothing is searched for
-      for (const other of users.filter((u) => u !== 'carol')) expect(await keysOf(other)).toHaveLength(3)
+      for (const other of users.filter((u) => u !== 'carol')) expect(await keysOf(other)).toHaveLength(4)
     } finally {
       await app.close()
     }

@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { DEFAULT_STORE_TIMEOUT_MS } from '../redis/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
 import { parseEndUserTokens, type EndUserTokenRules } from './end-user-tokens.js'
+import { parsePreferenceLinks, type PreferenceLinkRules } from './preference-links.js'
 
 const Env = Type.Object({
   PORT: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
@@ -13,6 +14,7 @@ const Env = Type.Object({
   POPGUARD_POLICY_OVERWRITE: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
   POPGUARD_END_USER_TOKENS: Type.Optional(Type.String({ maxLength: 65_536 })),
+  POPGUARD_PREFERENCE_LINKS: Type.Optional(Type.String({ maxLength: 65_536 })),
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_USER_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
@@ -45,6 +47,8 @@ export interface AppConfig {
   apiKeys: ApiKey[]
   /** API keys that require an end-user token naming the user (device calls), by key name: POPGUARD_END_USER_TOKENS. */
   endUserTokens: ReadonlyMap<string, EndUserTokenRules>
+  /** Links to the preference centre (POPGUARD_PREFERENCE_LINKS); null: the preference centre is off. */
+  preferenceLinks: PreferenceLinkRules | null
   /** True when the development keys of the README are in use. */
   devKeys: boolean
   logKey: string
@@ -143,6 +147,18 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     throw new ConfigError('POPGUARD_END_USER_TOKENS', (err as Error).message)
   }
 
+  let preferenceLinks: PreferenceLinkRules | null = null
+  try {
+    if (e.POPGUARD_PREFERENCE_LINKS !== undefined) preferenceLinks = parsePreferenceLinks(e.POPGUARD_PREFERENCE_LINKS)
+  } catch (err) {
+    throw new ConfigError('POPGUARD_PREFERENCE_LINKS', (err as Error).message)
+  }
+  for (const [name, r] of endUserTokens) {
+    if (preferenceLinks !== null && r.issuer === preferenceLinks.issuer && r.audience === preferenceLinks.audience) {
+      throw new ConfigError('POPGUARD_PREFERENCE_LINKS', `the issuer and audience of the end-user tokens of "${name}": give links an audience of their own, so that a token for device calls never opens the preference centre`)
+    }
+  }
+
   const clusterNodes = e.REDIS_CLUSTER_NODES === undefined ? undefined : parseClusterNodes(e.REDIS_CLUSTER_NODES)
   if (clusterNodes?.some((n) => n.port < 1 || n.port > 65535) === true) throw new ConfigError('REDIS_CLUSTER_NODES', 'ports must be 1-65535')
   const redis = clusterNodes !== undefined
@@ -158,6 +174,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     policyOverwrite: e.POPGUARD_POLICY_OVERWRITE === 'true',
     apiKeys,
     endUserTokens,
+    preferenceLinks,
     devKeys: e.POPGUARD_API_KEYS === undefined,
     logKey: e.POPGUARD_LOG_KEY ?? DEV_LOG_KEY,
     logKeyIsDefault: e.POPGUARD_LOG_KEY === undefined,

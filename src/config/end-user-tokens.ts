@@ -9,7 +9,7 @@ const MIN_SECRET_LENGTH = 32
 
 const Origin = Type.String({ pattern: '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$', maxLength: 256 })
 
-const KeyEntry = Type.Object({
+export const KeyEntry = Type.Object({
   kid: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   alg: Type.Union(TOKEN_ALGORITHMS.map((a) => Type.Literal(a))),
   /** HS256: the shared secret, at least 32 characters. */
@@ -35,7 +35,7 @@ export interface EndUserTokenRules extends TokenRules {
   origins: readonly string[]
 }
 
-function keyObject (entry: Static<typeof KeyEntry>, where: string): KeyObject {
+export function keyObject (entry: Static<typeof KeyEntry>, where: string): KeyObject {
   if (entry.alg === 'HS256') {
     if (entry.secret === undefined || entry.jwk !== undefined) throw new Error(`${where}: HS256 takes a "secret" (no "jwk")`)
     return createSecretKey(Buffer.from(entry.secret, 'utf8'))

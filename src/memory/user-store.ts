@@ -1,11 +1,11 @@
 import { evaluate } from '../rules/decide/evaluate.js'
-import { MAX_REPLIES, REPLIES_KEPT } from '../rules/decide/limits.js'
+import { MAX_REPLIES, NONCE_LENGTH, REPLIES_KEPT } from '../rules/decide/limits.js'
 import type { DecisionPlan, StoreOutcome } from '../rules/decide/types.js'
 import type { Impression } from '../rules/decide/user-state.js'
 import { applyEvents, type LoggedEvent } from '../rules/events/apply.js'
 import type { AppliedEvents, EventBatch } from '../rules/events/types.js'
 import { fatigueForRules, preferencesForRules } from '../rules/users/preferences.js'
-import type { Store } from '../store/user-store.js'
+import type { HistoryAppend, Store, StoredUser } from '../store/user-store.js'
 
 interface Expiring<T> { value: T, expiresAt: number }
 /** An idempotency record: the first answer to a request id, and when it stops counting. */
@@ -19,10 +19,13 @@ interface UserEntries {
   log?: Expiring<LoggedEvent[]>
   /** One hash in Redis: the hash expires as a whole, each record by the time it carries. */
   replies?: Expiring<Map<string, Reply>>
+  /** Preference history, newest first (a list in Redis). */
+  history?: Expiring<string[]>
 }
 
 const isEmpty = (hash: Record<string, string>): boolean => Object.keys(hash).length === 0
-const nonceOrder = (nonce: string): number => /^[0-9a-f]{8}$/i.test(nonce) ? parseInt(nonce, 16) : 0
+const HEX_NONCE = new RegExp(`^[0-9a-f]{${NONCE_LENGTH}}$`, 'i')
+const nonceOrder = (nonce: string): number => HEX_NONCE.test(nonce) ? parseInt(nonce, 16) : 0
 
 /**
  * The record that makes MAX_REPLIES + 1 drops the expired ones and keeps the REPLIES_KEPT newest
@@ -85,8 +88,22 @@ export class MemoryStore implements Store {
     return { ...this.live(this.users.get(userTag)?.prefs) }
   }
 
-  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void> {
-    this.user(userTag).prefs = isEmpty(hash) ? undefined : { value: { ...hash }, expiresAt: this.clock() + ttlMs }
+  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number, history?: HistoryAppend): Promise<void> {
+    const user = this.user(userTag)
+    user.prefs = isEmpty(hash) ? undefined : { value: { ...hash }, expiresAt: this.clock() + ttlMs }
+    if (history !== undefined && history.entries.length > 0) {
+      // LPUSH of several values puts the last one first; LTRIM keeps the `keep` newest.
+      const list = [...history.entries].reverse().concat(this.live(user.history) ?? []).slice(0, history.keep)
+      user.history = { value: list, expiresAt: this.clock() + history.ttlMs }
+    }
+  }
+
+  async readHistory (userTag: string): Promise<string[]> {
+    return [...this.live(this.users.get(userTag)?.history) ?? []]
+  }
+
+  async readLedger (userTag: string): Promise<Impression[]> {
+    return [...this.live(this.users.get(userTag)?.ledger) ?? []]
   }
 
   async applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents> {
@@ -109,11 +126,25 @@ export class MemoryStore implements Store {
     return { outcomes: result.outcomes, dayShows: result.dayShows }
   }
 
+  async readUser (userTag: string): Promise<StoredUser> {
+    const user = this.users.get(userTag)
+    const replies: Record<string, number> = {}
+    for (const [id, r] of this.live(user?.replies) ?? []) replies[id] = r.expiresAt
+    return {
+      ledger: (this.live(user?.ledger) ?? []).map((i) => ({ ...i })),
+      preferences: { ...this.live(user?.prefs) },
+      fatigue: { ...this.live(user?.fatigue) },
+      eventLog: (this.live(user?.log) ?? []).map((e) => ({ ...e })),
+      replies,
+      history: [...this.live(user?.history) ?? []]
+    }
+  }
+
   async erase (userTag: string): Promise<number> {
     const user = this.users.get(userTag)
     if (user === undefined) return 0
     this.users.delete(userTag)
-    const keys: (Expiring<unknown> | undefined)[] = [user.ledger, user.prefs, user.fatigue, user.log, user.replies]
+    const keys: (Expiring<unknown> | undefined)[] = [user.ledger, user.prefs, user.fatigue, user.log, user.replies, user.history]
     return keys.filter((e) => this.live(e) !== undefined).length
   }
 
@@ -147,8 +178,9 @@ export class MemoryStore implements Store {
       if (this.live(user.prefs) === undefined) delete user.prefs
       if (this.live(user.fatigue) === undefined) delete user.fatigue
       if (this.live(user.log) === undefined) delete user.log
+      if (this.live(user.history) === undefined) delete user.history
       if (user.ledger === undefined && user.prefs === undefined && user.fatigue === undefined &&
-        user.log === undefined && user.replies === undefined) this.users.delete(tag)
+        user.log === undefined && user.replies === undefined && user.history === undefined) this.users.delete(tag)
     }
   }
 }

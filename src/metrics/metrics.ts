@@ -10,7 +10,7 @@ const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half_open']
 /** Store operations known today; series for them exist (at zero) from the start, so alerts see them. */
-const STORE_OPS = ['decide', 'events', 'read_preferences', 'write_preferences', 'erase', 'ping']
+const STORE_OPS = ['decide', 'events', 'read_preferences', 'write_preferences', 'read_history', 'read_ledger', 'erase', 'ping']
 
 export interface MetricsSources {
   policyVersion: () => number

@@ -13,9 +13,9 @@ const BY_NAME = new Map(COMPONENTS.map((s) => [nameOf(s) as string, s]))
 /** What each error status means, for the responses of the contract (the body is always `Error`). */
 const ERROR_DESCRIPTIONS: Record<string, string> = {
   400: 'Invalid input: `details` names each field at fault.',
-  401: 'No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one.',
+  401: 'No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token.',
   403: 'The key lacks the scope of this operation, or the end-user token names another user.',
-  404: 'Not found.',
+  404: 'Not found (for the preference centre: it is not configured).',
   409: 'Conflict with the current state.',
   412: 'The version in `If-Match` is no longer current.',
   413: 'The body is larger than this operation accepts.',
@@ -82,10 +82,13 @@ const BEFORE_ROUTING = {
  * The route schema as the contract shows it: named schemas referenced, public routes marked
  * public (`security: []`), the others with the scope their key needs, examples on the main operations.
  */
-export function contractSchema (schema: Json, scope: string | undefined, namesUsers: boolean): Json {
+export function contractSchema (schema: Json, scope: string | undefined, namesUsers: boolean, linkToken = false): Json {
   const named = referenceComponents(schema) as Json
   // A key configured for device calls needs the end-user token as well (docs/clients.md).
-  named.security = scope === undefined ? [] : namesUsers ? [{ apiKey: [scope] }, { apiKey: [scope], userToken: [] }] : [{ apiKey: [scope] }]
+  // The preference centre takes a link token only (docs/user-control.md).
+  named.security = linkToken
+    ? [{ preferenceLink: [] }]
+    : scope === undefined ? [] : namesUsers ? [{ apiKey: [scope] }, { apiKey: [scope], userToken: [] }] : [{ apiKey: [scope] }]
   const responses = named.response as Json | undefined
   if (responses !== undefined) {
     describeResponses(responses, EXAMPLES[String(named.operationId)]?.responses)

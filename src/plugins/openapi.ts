@@ -38,6 +38,13 @@ export const openApiPlugin = fp(async (app) => {
             name: 'X-User-Token',
             description: 'An end-user token: a short-lived JWT naming the user (`sub`), signed by the app\'s backend. ' +
               'Required with the keys POPGUARD_END_USER_TOKENS names (keys shipped in apps); every user id of the request must be its `sub`.'
+          },
+          preferenceLink: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'The token of a preference-centre link: a short-lived JWT naming one user (`sub`), signed by the app\'s backend ' +
+              'with a key of POPGUARD_PREFERENCE_LINKS. The preference centre\'s only credential: no API key reaches the browser.'
           }
         },
         schemas: componentSchemas()
@@ -45,7 +52,8 @@ export const openApiPlugin = fp(async (app) => {
       tags: [
         { name: 'decisions', description: 'Whether to show a pop-up: one of the candidates, or nothing' },
         { name: 'events', description: 'What happened to a decided pop-up: shown, discarded, dismissed, clicked, converted, complained' },
-        { name: 'users', description: 'A user\'s marketing preferences, and erasure' },
+        { name: 'users', description: 'A user\'s marketing preferences, their history, and erasure' },
+        { name: 'preference-center', description: 'The page users open from a link to switch marketing pop-ups off, per category, or snooze them (`GET /preferences`), and its JSON' },
         { name: 'governance', description: 'The policy and the campaign registry: versioned, audited, penalties' },
         { name: 'reports', description: 'Reduction figures and per-campaign outcomes, and the report page for marketers' },
         { name: 'operations', description: 'Health, readiness and metrics, for SREs; no key needed' }
@@ -59,7 +67,7 @@ export const openApiPlugin = fp(async (app) => {
     transform: ({ schema, url, route }) => {
       if (schema === undefined) return { schema, url }
       const config = route.config
-      return { schema: contractSchema(schema as Record<string, unknown>, config?.scope, config?.userIdsOf !== undefined) as typeof schema, url }
+      return { schema: contractSchema(schema as Record<string, unknown>, config?.scope, config?.userIdsOf !== undefined, config?.linkToken === true) as typeof schema, url }
     },
     transformObject: (documents) => 'openapiObject' in documents ? addRequestExamples(documents.openapiObject) : documents.swaggerObject
   })

@@ -4,6 +4,7 @@ import type { PenaltyRequest } from '../services/governance/governance-service.j
 import { ReportCounter } from '../services/reports/counter.js'
 import { ReportFlusher } from '../services/reports/flusher.js'
 import { ReportsService } from '../services/reports/reports-service.js'
+import { changeName } from '../rules/users/preference-center.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-/** Counts every decision and accepted event in memory, flushes on a timer and on close, and reads the reports. */
+/** Counts every decision, accepted event and preference change in memory, flushes on a timer and on close, and reads the reports. */
 export const reportsPlugin = fp(async (app) => {
   const { clock, config } = app
   const store = app.reportStore
@@ -36,10 +37,11 @@ export const reportsPlugin = fp(async (app) => {
   app.events.onEvent((e) => {
     if (e.outcome === 'accepted') reports.recordEvent({ type: e.type, campaignId: e.campaignId, cohort: e.cohort, receivedAt: e.receivedAt, dayShows: e.dayShows })
   })
+  app.users.onChange((r) => { reports.recordPreferenceChange(changeName(r.change), r.source.via, r.at) })
   flusher.start()
   // Before the stores close (onClose runs last registered first): the last counts reach the store.
   app.addHook('onClose', async () => { await flusher.stop() })
 }, {
   name: 'popguard-reports',
-  dependencies: ['popguard-context', 'popguard-metrics', 'popguard-stores', 'popguard-governance', 'popguard-decisions', 'popguard-events']
+  dependencies: ['popguard-context', 'popguard-metrics', 'popguard-stores', 'popguard-governance', 'popguard-decisions', 'popguard-events', 'popguard-users']
 })

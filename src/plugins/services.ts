@@ -28,7 +28,9 @@ export const eventsPlugin = fp(async (app) => {
   app.decorate('events', new EventService({ store: app.store, policy: () => app.policy.current, logger: app.log, userTag: app.userTag, pseudonym: app.pseudonym, clock: app.clock }))
 }, { name: 'popguard-events', dependencies: ['popguard-context', 'popguard-stores', 'popguard-governance'] })
 
-/** Preferences and erasure of a user. */
+/** Preferences, their history, the preference centre and erasure of a user. */
 export const usersPlugin = fp(async (app) => {
-  app.decorate('users', new UserService({ store: app.store, logger: app.log, pseudonym: app.pseudonym, userTag: app.userTag, clock: app.clock }))
-}, { name: 'popguard-users', dependencies: ['popguard-context', 'popguard-stores'] })
+  app.decorate('users', new UserService({
+    store: app.store, logger: app.log, pseudonym: app.pseudonym, userTag: app.userTag, clock: app.clock, policy: () => app.policy.current
+  }))
+}, { name: 'popguard-users', dependencies: ['popguard-context', 'popguard-stores', 'popguard-governance'] })

@@ -39,7 +39,7 @@ function createUserStore (app: FastifyInstance): Store {
   const { config, log, metrics } = app
   if (config.redis === null) return new MemoryStore(app.clock)
   const timeoutMs = config.redis.commandTimeoutMs
-  const client = createRedisClient({ ...config.redis, commandTimeoutMs: clientTimeoutFor(timeoutMs) })
+  const client = createRedisClient({ ...config.redis, commandTimeoutMs: clientTimeoutFor(timeoutMs) }, 'decision')
   return new RedisStore(client, {
     ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
     timeoutMs,
@@ -65,7 +65,7 @@ function createGovernanceStore (app: FastifyInstance): GovernanceStore {
 function createReportStore (app: FastifyInstance): ReportStore {
   const { config } = app
   if (config.redis === null) return new MemoryReportStore()
-  const client = createRedisClient({ ...config.redis, commandTimeoutMs: REPORT_COMMAND_TIMEOUT_MS })
+  const client = createRedisClient({ ...config.redis, commandTimeoutMs: REPORT_COMMAND_TIMEOUT_MS }, 'report')
   client.on('error', () => {}) // the decision store already reports connection trouble
   return new RedisReportStore(client, { keyPrefix: config.keyPrefix, retentionDays: config.reports.retentionDays })
 }

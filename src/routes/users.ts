@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../schemas/common.js'
 import { PreferencesAnswer, PreferencesBody, UserParams } from '../schemas/preferences.js'
+import { PreferenceHistory } from '../schemas/preference-center.js'
 import { errorBody } from '../plugins/errors.js'
 import { KeyedTokenBucket } from '../plugins/token-bucket.js'
 
@@ -38,7 +39,20 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: PreferencesBody,
       response: { 200: PreferencesAnswer, ...errorResponses(400, 401, 403, 413, 415, 503) }
     }
-  }, async (request) => app.users.setPreferences(request.params.userId, request.body))
+  }, async (request) => app.users.setPreferences(request.params.userId, request.body, { via: 'api', key: request.apiKey?.name ?? 'unknown' }))
+
+  app.get('/v1/users/:userId/preferences/history', {
+    config: { scope: 'preferences', userIdsOf: userOfPath },
+    schema: {
+      operationId: 'getPreferenceHistory',
+      tags: ['users'],
+      summary: 'Read a user\'s preference changes',
+      description: 'Every change of the user\'s preferences, newest first (at most 100): when, what, and whether the user made it on the preference centre or an app through the API. Erased with the user.',
+      security: [{ apiKey: [] }],
+      params: UserParams,
+      response: { 200: PreferenceHistory, ...errorResponses(400, 401, 403, 503) }
+    }
+  }, async (request) => ({ changes: await app.users.history(request.params.userId) }))
 
   app.delete('/v1/users/:userId', {
     config: { scope: 'preferences', userIdsOf: userOfPath },

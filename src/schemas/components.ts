@@ -5,6 +5,7 @@ import { CandidateAnswer, DecideAnswer, DecideBody } from './decide.js'
 import { ClientEvent, EventsAnswer, EventsBody } from './events.js'
 import { AuditItem, CampaignView, PenaltyBody, PolicyHistoryItem, StoredPolicyBody } from './governance.js'
 import { PreferencesAnswer, PreferencesBody } from './preferences.js'
+import { CenterView, PreferenceHistory } from './preference-center.js'
 import { CampaignReport, DailyReport } from './reports.js'
 import { SimulateAnswer, SimulateRequest } from './simulate.js'
 
@@ -17,7 +18,7 @@ export const COMPONENTS: readonly TSchema[] = [
   ErrorBody, Health,
   DecideBody, DecideAnswer, CandidateAnswer,
   EventsBody, ClientEvent, EventsAnswer,
-  PreferencesBody, PreferencesAnswer,
+  PreferencesBody, PreferencesAnswer, CenterView, PreferenceHistory,
   Policy, Cap, Campaign, StoredPolicyBody, PolicyHistoryItem, CampaignView, PenaltyBody, AuditItem,
   DailyReport, CampaignReport,
   SimulateRequest, SimulateAnswer

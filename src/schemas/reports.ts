@@ -87,7 +87,16 @@ export const DailyReport = Type.Object({
       shown: Type.Integer(),
       reduction: Type.Union([Type.Number(), Type.Null()], { description: '1 - shown / requested.' })
     }),
-    holdout: Holdout
+    holdout: Holdout,
+    preferences: Type.Object({
+      marketingOff: Type.Integer({ description: 'Users who switched all marketing pop-ups off.' }),
+      marketingOn: Type.Integer({ description: 'Users who switched them on again.' }),
+      categoryOff: Type.Integer({ description: 'Categories switched off (one user switching two counts two).' }),
+      categoryOn: Type.Integer(),
+      snoozed: Type.Integer({ description: 'Snoozes started or changed.' }),
+      snoozeEnded: Type.Integer({ description: 'Snoozes ended early by the user or their app.' }),
+      viaPreferenceCenter: Type.Integer({ description: 'Of all these changes, those users made on the preference centre (`GET /preferences`); the rest came through the API.' })
+    }, { description: 'Users\' preference changes that day: when campaigns drive people away.' })
   })),
   summary: Type.Object({
     marketingReduction: Rate,

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { userTag } from '../helpers/app.js'
 import { MAX_EVENT_LOG_RECORDS, MAX_LEDGER_RECORDS, MAX_REPLIES, REPLIES_KEPT } from '../../src/rules/decide/limits.js'
 import { userKeys } from '../../src/redis/keys.js'
+import { RECORD_LENGTH } from '../../src/redis/user-store/ledger-codec.js'
 import { campaign, policy, rawRedis, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 
@@ -40,7 +41,7 @@ describe.each(STORE_KINDS)('bounded user state (%s store)', (kind) => {
     if (kind === 'redis') {
       const redis = rawRedis()
       try {
-        expect(await redis.strlen(userKeys(t.prefix, userTag('user-1')).ledger)).toBe(MAX_LEDGER_RECORDS * 36)
+        expect(await redis.strlen(userKeys(t.prefix, userTag('user-1')).ledger)).toBe(MAX_LEDGER_RECORDS * RECORD_LENGTH)
       } finally {
         redis.disconnect()
       }

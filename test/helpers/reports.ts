@@ -14,7 +14,7 @@ export const REPORTS_AUTH = { authorization: 'Bearer dev-reports-key' }
 
 export function reportStore (kind: StoreKind, prefix: string, retentionDays = 400): ReportStore {
   if (kind === 'memory') return new MemoryReportStore()
-  return new RedisReportStore(createRedisClient({ url: inject('redisUrl'), commandTimeoutMs: 2000 }), { keyPrefix: prefix, retentionDays })
+  return new RedisReportStore(createRedisClient({ url: inject('redisUrl'), commandTimeoutMs: 2000 }, 'report'), { keyPrefix: prefix, retentionDays })
 }
 
 export interface ReportApp {

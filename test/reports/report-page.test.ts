@@ -67,6 +67,11 @@ async function week (): Promise<void> {
       }
     }
     for (let i = 0; i < events.length; i += 500) await t.events(events.slice(i, i + 500))
+    // A few users who asked for nothing switch marketing off that day (1-3 a day).
+    for (let k = 0; k <= d % 3; k++) {
+      const res = await t.app.inject({ method: 'PUT', url: `/v1/users/quitter-${d}-${k}/preferences`, headers: { authorization: 'Bearer dev-preferences-key' }, payload: { marketing: 'off' } })
+      expect(res.statusCode).toBe(200)
+    }
     clock.advance(86_400_000)
     clock.ms = Math.min(clock.ms, Date.now())
   }
@@ -128,6 +133,8 @@ describe('the report page in a browser', () => {
     expect(await page.locator('#chart-outcomes rect.bar').count()).toBeGreaterThanOrEqual(DAYS * 2)
     expect(await page.locator('#chart-suppressed rect.bar').count()).toBe(campaigns.length)
     expect(await page.locator('#chart-complaints rect.bar').count()).toBe(1)
+    expect(await page.locator('#chart-preferences rect.bar').count()).toBe(DAYS) // one opt-out bar a day, nothing else
+    expect(await page.textContent('#chart-preferences')).toContain('all marketing off')
     expect(await page.textContent('#chart-complaints')).toContain('Quick loan')
     expect(await page.locator('#penalties tbody tr').count()).toBe(1)
     expect(await page.textContent('#penalties tbody')).toContain('Aggressive copy')

@@ -1,3 +1,4 @@
+-- keys: 6
 --[[
   gov-commit.lua: one governance change (policy, campaign or penalty), written atomically with
   its audit entry and, for the policy, its history entry; bumps the revision and publishes it.

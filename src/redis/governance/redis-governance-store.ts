@@ -1,14 +1,13 @@
-import { luaScript } from '../scripts.js'
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { UnavailableError } from '../../errors.js'
 import { KEY_PREFIX } from '../keys.js'
-import type { RedisTarget } from '../connection.js'
+import { defineScripts, loadScript } from '../scripts.js'
+import { createRedisClient, type RedisClient, type RedisTarget } from '../connection.js'
 import {
   AUDIT_CAP, HISTORY_CAP, POLICY_FIELD,
   type AuditEntry, type GovCommit, type GovernanceStore, type GovSnapshot, type GovTable, type Page, type PolicyHistoryEntry
 } from '../../store/governance-store.js'
 
-const COMMIT_LUA = luaScript('governance/gov-commit.lua')
+const SCRIPTS = { pgGovCommit: loadScript(new URL('./gov-commit.lua', import.meta.url)) }
 /** Admin reads (a snapshot of every campaign) may be large: a deadline for admin work, not the decision path's. */
 const GOVERNANCE_TIMEOUT_MS = 2000
 
@@ -30,21 +29,7 @@ function governanceKeys (prefix: string) {
 
 const TABLE_KEY_INDEX: Record<GovTable, number> = { policy: 2, campaigns: 3, penalties: 4 }
 
-function connect (target: RedisTarget): Redis | Cluster {
-  // The offline queue is on: admin work may wait for a reconnect within the deadline,
-  // and every commit is a compare-and-set, so a command sent twice cannot apply twice.
-  const options: RedisOptions = {
-    commandTimeout: GOVERNANCE_TIMEOUT_MS,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(times * 50, 1000)
-  }
-  if (target.clusterNodes !== undefined && target.clusterNodes.length > 0) return new Cluster(target.clusterNodes, { redisOptions: options })
-  if (target.url === undefined) throw new Error('a Redis URL or cluster nodes are required')
-  return new Redis(target.url, options)
-}
-
-async function page<T> (client: Redis | Cluster, key: string, offset: number, limit: number): Promise<Page<T>> {
+async function page<T> (client: RedisClient, key: string, offset: number, limit: number): Promise<Page<T>> {
   // One more than asked tells whether another page follows.
   const raw = await client.lrange(key, offset, offset + limit)
   const items = raw.slice(0, limit).map((s) => JSON.parse(s) as T)
@@ -58,14 +43,15 @@ export interface RedisGovernanceOptions {
 
 export class RedisGovernanceStore implements GovernanceStore {
   readonly kind = 'redis' as const
-  private readonly client: Redis | Cluster
-  private subscriber: Redis | Cluster | null = null
+  private readonly client: RedisClient
+  private subscriber: RedisClient | null = null
   private readonly keys
 
   constructor (target: RedisTarget, private readonly options: RedisGovernanceOptions = {}) {
     this.keys = governanceKeys(options.keyPrefix ?? KEY_PREFIX)
-    this.client = connect(target)
-    this.client.defineCommand('pgGovCommit', { numberOfKeys: 6, lua: COMMIT_LUA })
+    // Its own deadline: the target's is the decision path's.
+    this.client = createRedisClient({ ...target, commandTimeoutMs: GOVERNANCE_TIMEOUT_MS }, 'governance')
+    defineScripts(this.client, SCRIPTS)
     this.reportErrors(this.client)
   }
 
@@ -147,7 +133,7 @@ export class RedisGovernanceStore implements GovernanceStore {
     }
   }
 
-  private reportErrors (client: Redis | Cluster): void {
+  private reportErrors (client: RedisClient): void {
     let lastReport = 0
     client.on('error', (err: Error) => {
       if (Date.now() - lastReport < 1000) return

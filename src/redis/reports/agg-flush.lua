@@ -1,3 +1,4 @@
+-- keys: varies
 --[[
   agg-flush.lua: one flush of report counts from one instance, applied at most once.
   Every key shares the hash tag {agg}, so the whole flush is one atomic step, also in Redis Cluster.

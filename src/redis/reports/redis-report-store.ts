@@ -1,12 +1,13 @@
-import { luaScript } from '../scripts.js'
 import { HLL_RELATIVE_ERROR } from '../../rules/reports/holdout.js'
 import { KEY_PREFIX } from '../keys.js'
+import { defineScripts, loadScript } from '../scripts.js'
 import { waitForReady, type RedisClient } from '../connection.js'
 import type { CountBatch } from '../../rules/reports/batch.js'
 import { DAY_MS } from '../../rules/time.js'
 import { FlushNotSentError, type ReportStore, type StoredDay } from '../../store/report-store.js'
 
-const FLUSH_LUA = luaScript('reports/agg-flush.lua')
+/** `-- keys: varies`: each call passes its key count first. */
+const SCRIPTS = { pgAggFlush: loadScript(new URL('./agg-flush.lua', import.meta.url)) }
 
 /** A flush id is remembered this long: far longer than any retry of it. */
 const MARKER_LIFE_MS = 7 * DAY_MS
@@ -35,7 +36,7 @@ export class RedisReportStore implements ReportStore {
 
   constructor (private readonly client: RedisClient, private readonly options: RedisReportStoreOptions) {
     this.base = (options.keyPrefix ?? KEY_PREFIX) + '{agg}:'
-    client.defineCommand('pgAggFlush', { lua: FLUSH_LUA })
+    defineScripts(client, SCRIPTS)
   }
 
   async apply (batch: CountBatch, flushId: string): Promise<void> {

@@ -1,3 +1,5 @@
+-- keys: 4
+-- uses: ledger-lib
 --[[
   decide.lua: one decision for one user, checked and recorded atomically.
   The twin of src/rules/decide/evaluate.ts; test/conformance holds both to the same cases.
@@ -26,7 +28,7 @@
 -- num() and str() (ledger-lib.lua) make every scalar safe to compare and concatenate, whatever ARGV holds.
 local w = cjson.decode(ARGV[1])
 local now, decisionId, requestId = num(w[1], 0), str(w[2]), str(w[4])
-local nonce = sub(str(w[3]) .. '--------', 1, 8)
+local nonce = sub(str(w[3]) .. NONCE_PAD, 1, NONCE_LEN)
 local enforce, planPlc, horizonMs, ledgerTtlMs, leaseMs = w[5] == 1, str(w[6]), num(w[7], 0), num(w[8], 1), num(w[9], 0)
 local releaseUnconfirmed, cooldownMs, idempotencyTtlMs, echo = w[10] == 1, num(w[11], 0), num(w[12], 1), str(w[13])
 local allCaps, candidates, deadline = w[14], w[15], num(w[16], 0)

@@ -1,3 +1,5 @@
+-- keys: 3
+-- uses: ledger-lib
 --[[
   events.lua: one user's client events (shown, discarded, dismissed, ...) applied atomically, in order.
   The twin of src/rules/events/apply.ts; test/conformance holds both to the same cases.
@@ -123,7 +125,7 @@ for i, e in ipairs(events) do
         dayShows[i] = shownInDay
       end
       seen[e.n .. e.t] = true
-      log[#log + 1] = base36(now) .. sub(e.t .. ' ', 1, 1) .. sub(e.n .. '--------', 1, 8)
+      log[#log + 1] = base36(now) .. sub(e.t .. ' ', 1, 1) .. sub(e.n .. NONCE_PAD, 1, NONCE_LEN)
       logChanged = true
       ledgerChanged = ledgerChanged or l
       fatigueChanged = fatigueChanged or f

@@ -1,10 +1,11 @@
 --[[
   ledger-lib.lua: prepended to every script that reads or writes a user's ledger or logs
-  (src/redis/scripts.ts), after the constants it writes from the TypeScript side:
+  (its header says `-- uses: ledger-lib`; src/redis/user-store/scripts.ts), after the constants it writes from the TypeScript side:
   REC, LOGREC           widths of one ledger record and one event log record (src/redis/user-store/ledger-codec.ts)
   LEDGER_MAX, LOG_MAX   records kept per user in the ledger and in the event log (src/rules/decide/limits.ts)
   REPLIES_MAX, REPLIES_KEPT   idempotency records per user, and how many a prune keeps
   BASE36_MAX            the largest timestamp 8 base-36 digits hold
+  NONCE_LEN             characters of a decision's nonce (src/rules/decide/limits.ts)
 
   sub     string.sub
   num     a number, or `default` for anything else (nil, cjson.null, NaN, infinities, text)
@@ -13,6 +14,8 @@
 ]]
 local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
 local sub = string.sub
+-- A nonce shorter than NONCE_LEN is padded with this, so every record keeps its width.
+local NONCE_PAD = string.rep('-', NONCE_LEN)
 local floor = math.floor
 
 local function num (v, default)

@@ -4,16 +4,15 @@ import type { AppliedEvents, EventBatch, EventOutcome } from '../../rules/events
 import { CircuitBreaker, type BreakerState } from '../circuit-breaker.js'
 import { DEFAULT_STORE_TIMEOUT_MS, SCRIPT_DEADLINE_SHARE, withDeadline } from '../deadline.js'
 import { KEY_PREFIX, userKeys } from '../keys.js'
-import { luaScript } from '../scripts.js'
+import { defineScripts } from '../scripts.js'
+import { USER_SCRIPTS } from './scripts.js'
+import { decodeEventLog, decodeLedger, decodeReplyExpiry } from './ledger-codec.js'
 import { encodePlan } from './plan-wire.js'
 import { localMs, RedisClock } from '../redis-clock.js'
 import { waitForReady, type RedisClient } from '../connection.js'
 import { isStoreFault, type StoreCallResult } from '../store-faults.js'
-import { StoreUnavailableError, type Store } from '../../store/user-store.js'
-
-const DECIDE_LUA = luaScript('user-store/decide.lua', { ledgerLib: true })
-const EVENTS_LUA = luaScript('user-store/events.lua', { ledgerLib: true })
-const ERASE_LUA = luaScript('user-store/erase.lua')
+import { StoreUnavailableError, type HistoryAppend, type Store, type StoredUser } from '../../store/user-store.js'
+import type { Impression } from '../../rules/decide/user-state.js'
 
 const CLOCK_SAMPLE_EVERY_MS = 10_000
 /** Until a first clock sample is kept, decisions ask for one at most this often. */
@@ -25,10 +24,11 @@ interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string }
 const REPLAYED = 1
 const LATE = 2
 
+/** The commands USER_SCRIPTS defines (names and key counts from each .lua file's header). */
 interface ScriptedClient {
   pgDecide (ledger: string, prefs: string, fatigue: string, replies: string, plan: string): Promise<[0 | 1 | 2, string]>
   pgEvents (ledger: string, fatigue: string, log: string, batch: string): Promise<[EventOutcome[], number[]]>
-  pgErase (ledger: string, prefs: string, fatigue: string, log: string, replies: string): Promise<number>
+  pgErase (ledger: string, prefs: string, fatigue: string, log: string, replies: string, history: string): Promise<number>
 }
 
 export interface RedisStoreOptions {
@@ -85,9 +85,7 @@ export class RedisStore implements Store {
     this.clock = new RedisClock(Math.max(2, this.timeoutMs / 10))
     this.breaker = new CircuitBreaker(options.breakerThreshold ?? 5, options.breakerOpenMs ?? 1000, options.onBreakerChange)
     this.scriptError = oncePerSecond(options.onScriptError)
-    client.defineCommand('pgDecide', { numberOfKeys: 4, lua: DECIDE_LUA })
-    client.defineCommand('pgEvents', { numberOfKeys: 3, lua: EVENTS_LUA })
-    client.defineCommand('pgErase', { numberOfKeys: 5, lua: ERASE_LUA })
+    defineScripts(client, USER_SCRIPTS)
     const connectionError = oncePerSecond(options.onConnectionError)
     client.on('error', (err: Error) => connectionError(err))
     // Redis's clock: at every (re)connection, on each readiness ping, and every few seconds.
@@ -136,15 +134,30 @@ export class RedisStore implements Store {
     return await this.call('read_preferences', () => this.client.hgetall(prefs))
   }
 
-  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number): Promise<void> {
-    const { prefs } = userKeys(this.prefix, userTag)
+  /** One MULTI on the user's hash tag: the preferences and their history change together or not at all. */
+  async writePreferences (userTag: string, hash: Record<string, string>, ttlMs: number, history?: HistoryAppend): Promise<void> {
+    const { prefs, history: historyKey } = userKeys(this.prefix, userTag)
     await this.call('write_preferences', async () => {
       const tx = this.client.multi().del(prefs)
       if (Object.keys(hash).length > 0) tx.hset(prefs, hash).pexpire(prefs, ttlMs)
+      if (history !== undefined && history.entries.length > 0) {
+        tx.lpush(historyKey, ...history.entries).ltrim(historyKey, 0, history.keep - 1).pexpire(historyKey, history.ttlMs)
+      }
       const replies = await tx.exec()
       const failed = replies?.find(([err]) => err !== null)
       if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('transaction aborted')
     })
+  }
+
+  async readHistory (userTag: string): Promise<string[]> {
+    const { history } = userKeys(this.prefix, userTag)
+    return await this.call('read_history', () => this.client.lrange(history, 0, -1))
+  }
+
+  async readLedger (userTag: string): Promise<Impression[]> {
+    const { ledger } = userKeys(this.prefix, userTag)
+    const raw = await this.call('read_ledger', () => this.client.get(ledger))
+    return raw === null ? [] : decodeLedger(raw)
   }
 
   async applyEvents (userTag: string, batch: EventBatch): Promise<AppliedEvents> {
@@ -153,10 +166,30 @@ export class RedisStore implements Store {
     return { outcomes, dayShows }
   }
 
+  /** Every key of the user in one pipeline (one slot: the keys share the user's hash tag). */
+  async readUser (userTag: string): Promise<StoredUser> {
+    const k = userKeys(this.prefix, userTag)
+    const replies = await this.call('read_user', async () => {
+      const out = await this.client.pipeline().get(k.ledger).hgetall(k.prefs).hgetall(k.fatigue).get(k.events).hgetall(k.replies).lrange(k.history, 0, -1).exec()
+      const failed = out?.find(([err]) => err !== null)
+      if (out === null || failed !== undefined) throw failed?.[0] ?? new Error('pipeline aborted')
+      return out.map(([, value]) => value)
+    })
+    const [ledger, preferences, fatigue, log, idempotency, history] = replies as [string | null, Record<string, string>, Record<string, string>, string | null, Record<string, string>, string[]]
+    return {
+      ledger: decodeLedger(ledger ?? ''),
+      preferences,
+      fatigue,
+      eventLog: decodeEventLog(log ?? ''),
+      replies: Object.fromEntries(Object.entries(idempotency).map(([id, v]) => [id, decodeReplyExpiry(v)])),
+      history
+    }
+  }
+
   /** Every key of the user by name, in one script: as many commands for a user of many keys as of none. */
   async erase (userTag: string): Promise<number> {
     const k = userKeys(this.prefix, userTag)
-    return await this.call('erase', () => this.scripts.pgErase(k.ledger, k.prefs, k.fatigue, k.events, k.replies))
+    return await this.call('erase', () => this.scripts.pgErase(k.ledger, k.prefs, k.fatigue, k.events, k.replies, k.history))
   }
 
   async ping (): Promise<void> {

@@ -199,6 +199,14 @@ function render (daily, campaigns) {
     { name: 'shown (confirmed)', color: '#2e8540', values: daily.days.map((d) => d.shown) },
     ...reasons.map((r, i) => ({ name: r.replaceAll('_', ' '), color: COLORS[(i + 1) % COLORS.length], values: daily.days.map((d) => d.suppressed[r] ?? 0) }))
   ])
+  const prefs = (key) => daily.days.map((d) => d.preferences?.[key] ?? 0)
+  if (daily.days.some((d) => d.preferences !== undefined && d.preferences.marketingOff + d.preferences.categoryOff + d.preferences.snoozed > 0)) {
+    stackedBars($('chart-preferences'), days, [
+      { name: 'all marketing off', color: COLORS[4], values: prefs('marketingOff') },
+      { name: 'a category off', color: COLORS[1], values: prefs('categoryOff') },
+      { name: 'a break started', color: COLORS[2], values: prefs('snoozed') }
+    ])
+  } else empty($('chart-preferences'), 'No user switched marketing off or took a break in these days.')
   const suppressedOf = (c) => Object.values(c.suppressed).reduce((a, b) => a + b, 0)
   barList($('chart-suppressed'), campaigns.filter((c) => suppressedOf(c) > 0).sort((a, b) => suppressedOf(b) - suppressedOf(a)).slice(0, 10)
     .map((c) => ({ label: nameOf(c), value: suppressedOf(c), note: `${fmt(suppressedOf(c))} of ${fmt(c.requested)}`, color: COLORS[1] })), 'No campaign was suppressed.')

@@ -1,6 +1,6 @@
 /**
  * How much one user's state may hold, and the timestamp encoding it is stored in. The Lua
- * scripts use the same numbers: src/redis/scripts.ts writes them in front of every script,
+ * scripts use the same numbers: src/redis/user-store/scripts.ts writes them in front of every script,
  * so each is defined here only.
  */
 
@@ -11,6 +11,10 @@ export const MAX_EVENT_LOG_RECORDS = 512
 /** Idempotency records per user; the one that would exceed it prunes the hash to the newest REPLIES_KEPT. */
 export const MAX_REPLIES = 64
 export const REPLIES_KEPT = 32
+
+/** A decision's nonce: the first characters of its id, kept in its ledger record and in the events that name it. */
+export const NONCE_LENGTH = 8
+export const decisionNonce = (decisionId: string): string => decisionId.slice(0, NONCE_LENGTH)
 
 /** Width of a stored timestamp: 8 base-36 digits, ms since 1970, up to 36^8 - 1 (the year 2059). */
 export const BASE36_WIDTH = 8

@@ -2,6 +2,7 @@
  * The stateless half of a decision: every rule that needs only the request, the
  * policy and the clock, and the caps each candidate must pass, ready for the store.
  */
+import { decisionNonce } from './limits.js'
 import { penaltyInForce, type CompiledCampaign, type CompiledCap, type CompiledPolicy } from '../policy/compile.js'
 import { nameCode } from './codes.js'
 import { calendarDayBounds, secondsLeftInWindow } from '../time.js'
@@ -125,7 +126,7 @@ export function planDecision (input: DecideInput, policy: CompiledPolicy, timezo
   return {
     now: opts.now,
     decisionId: opts.decisionId,
-    nonce: opts.decisionId.slice(0, 8),
+    nonce: decisionNonce(opts.decisionId),
     requestId: input.requestId ?? '',
     enforce: opts.enforce,
     placementCode: ctx.placementCode,

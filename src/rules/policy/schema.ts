@@ -92,6 +92,17 @@ export const Policy = Type.Object({
     caps: Type.Optional(Type.Array(Cap, { maxItems: 20, description: 'For `limit`: the caps the penalty adds (default: once a week per user).' })),
     duration: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}d$', description: 'How long the automatic penalty lasts; until lifted when absent.' }))
   }, { additionalProperties: false, description: 'Automatic penalties for marketing campaigns that users complain about or dismiss too often.' })),
+  categories: Type.Optional(Type.Record(Type.String({ pattern: '^.{1,64}$' }), Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 100, description: 'What users are shown, in English.' }),
+    names: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z]{2}(-[A-Za-z]{2,4})?$' }), Type.String({ minLength: 1, maxLength: 100 }), {
+      additionalProperties: false, maxProperties: 10, description: 'The name in other languages, by language tag, e.g. `{"zh-Hans": "贷款"}`.'
+    })),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'For a category of service or critical messages: why users cannot switch it off.' }))
+  }, { additionalProperties: false }), {
+    additionalProperties: false,
+    maxProperties: 100,
+    description: 'Display names of campaign categories for the preference centre (`GET /preferences`); a category without one is shown by its id.'
+  })),
   mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow')]),
   onStoreFailure: Type.Object({
     marketing: StoreFailureAnswer,

@@ -17,6 +17,9 @@ export const USERS_DROPPED = 'udropped'
  */
 export const SHOWN_SQUARES = 'mshownsq'
 
+/** The `d:<day>` fields `prefs|<change>` and `prefs|via:<source>` count users' preference changes. */
+export const PREFERENCES_COUNTS = 'prefs'
+
 export const emptyBatch = (): CountBatch => ({ hashes: new Map(), users: new Map() })
 
 export const isEmpty = (b: CountBatch): boolean => b.hashes.size === 0 && b.users.size === 0

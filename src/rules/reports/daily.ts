@@ -1,5 +1,5 @@
 import { hasSpread, holdoutReduction, type CohortCounts, type HoldoutReduction } from './holdout.js'
-import { SHOWN_SQUARES, USERS_DROPPED } from './batch.js'
+import { PREFERENCES_COUNTS, SHOWN_SQUARES, USERS_DROPPED } from './batch.js'
 import { dailySpread, type DailySpread } from './spread.js'
 import { holdoutSizing, type HoldoutSizing } from './sizing.js'
 import { add, candidateCounts, decisionCount, eventCounts } from './parse.js'
@@ -32,6 +32,32 @@ export interface DailyRow {
   }
   /** (b) holdout vs treated: marketing pop-ups shown per user per day. */
   holdout: HoldoutReduction
+  /** Users' preference changes that day (through the API and the preference centre). */
+  preferences: PreferenceCounts
+}
+
+export interface PreferenceCounts {
+  marketingOff: number
+  marketingOn: number
+  categoryOff: number
+  categoryOn: number
+  snoozed: number
+  snoozeEnded: number
+  /** Of these changes, those the users made themselves on the preference centre. */
+  viaPreferenceCenter: number
+}
+
+function preferenceCounts (day: StoredDay): PreferenceCounts {
+  const n = (name: string): number => decisionCount(day, PREFERENCES_COUNTS, name)
+  return {
+    marketingOff: n('marketing_off'),
+    marketingOn: n('marketing_on'),
+    categoryOff: n('category_off'),
+    categoryOn: n('category_on'),
+    snoozed: n('snooze'),
+    snoozeEnded: n('snooze_ended'),
+    viaPreferenceCenter: n('via:preference_center')
+  }
 }
 
 interface Totals {
@@ -75,7 +101,8 @@ function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals
       suppressed,
       wouldSuppress: wouldSuppress(day),
       marketing: { requested: mRequested, allowed: sum('mallowed'), shown: mShown, reduction: mRequested > 0 ? 1 - mShown / mRequested : null },
-      holdout: holdoutReduction(cohorts.treated, cohorts.holdout, { userCountError, usersDropped })
+      holdout: holdoutReduction(cohorts.treated, cohorts.holdout, { userCountError, usersDropped }),
+      preferences: preferenceCounts(day)
     },
     totals: { mRequested, mShown, cohorts, usersDropped, spreadRecorded }
   }

@@ -1,3 +1,4 @@
+import { decisionNonce } from '../../rules/decide/limits.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { nameCode } from '../../rules/decide/codes.js'
 import { cohortOf } from '../../rules/decide/cohort.js'
@@ -70,6 +71,30 @@ function checkEventTimes (events: EventInput[], now: number): void {
   if (details.length > 0) throw new ValidationError(`invalid body ${details[0]?.path ?? ''}: ${details[0]?.message ?? ''}`, details)
 }
 
+/** One user's events as the store applies them, with the rules they need (the same for every store). */
+export function eventBatchOf (events: EventInput[], policy: CompiledPolicy, now: number): EventBatch {
+  const logMs = policy.horizonMs + policy.leaseMs + LOG_SLACK_MS
+  const day = calendarDayBounds(now, policy.defaultTimezone)
+  return {
+    now,
+    leaseMs: policy.leaseMs,
+    releaseUnconfirmed: policy.unconfirmed === 'release',
+    logHorizonMs: logMs,
+    logTtlMs: logMs,
+    fatigueTtlMs: FATIGUE_TTL_MS,
+    fatigue: policy.fatigue ?? { dismissals: 0, withinMs: 0, backoffMs: 0 },
+    dayStartMs: day.start,
+    dayEndMs: day.end,
+    events: events.map((e) => ({
+      n: decisionNonce(e.decisionId),
+      c: nameCode('campaign', e.campaignId),
+      t: EVENT_CODE[e.type],
+      // An event cannot happen after it is received: a client clock ahead of ours is clamped.
+      ts: Math.min(e.at === undefined ? now : Date.parse(e.at), now)
+    }))
+  }
+}
+
 export class EventService {
   private readonly observers: ((r: EventRecord) => void)[] = []
 
@@ -94,7 +119,7 @@ export class EventService {
     const outcomes: (EventOutcome | 'unavailable')[] = new Array(events.length)
     const dayShows: number[] = new Array(events.length).fill(0)
     await Promise.all([...byUser].map(async ([userId, indexes]) => {
-      const batch = this.batchOf(indexes.map((i) => events[i] as EventInput), policy, now)
+      const batch = eventBatchOf(indexes.map((i) => events[i] as EventInput), policy, now)
       try {
         const result = await this.opts.store.applyEvents(this.opts.userTag(userId), batch)
         indexes.forEach((i, k) => {
@@ -124,29 +149,6 @@ export class EventService {
     })
     const rejected = outcomes.flatMap((o, index) => o === 'accepted' ? [] : [{ index, reason: o }])
     return { accepted: events.length - rejected.length, rejected }
-  }
-
-  private batchOf (events: EventInput[], policy: CompiledPolicy, now: number): EventBatch {
-    const logMs = policy.horizonMs + policy.leaseMs + LOG_SLACK_MS
-    const day = calendarDayBounds(now, policy.defaultTimezone)
-    return {
-      now,
-      leaseMs: policy.leaseMs,
-      releaseUnconfirmed: policy.unconfirmed === 'release',
-      logHorizonMs: logMs,
-      logTtlMs: logMs,
-      fatigueTtlMs: FATIGUE_TTL_MS,
-      fatigue: policy.fatigue ?? { dismissals: 0, withinMs: 0, backoffMs: 0 },
-      dayStartMs: day.start,
-      dayEndMs: day.end,
-      events: events.map((e) => ({
-        n: e.decisionId.slice(0, 8),
-        c: nameCode('campaign', e.campaignId),
-        t: EVENT_CODE[e.type],
-        // An event cannot happen after it is received: a client clock ahead of ours is clamped.
-        ts: Math.min(e.at === undefined ? now : Date.parse(e.at), now)
-      }))
-    }
   }
 
   private log (events: EventInput[], outcomes: (EventOutcome | 'unavailable')[], users: number, started: number, now: number): void {

@@ -1,7 +1,7 @@
 import type { DecisionRecord } from '../decide/decision-service.js'
 import type { Cohort } from '../../rules/decide/types.js'
 import { calendarDayBounds } from '../../rules/time.js'
-import { addUser, emptyBatch, increment, isEmpty, mergeInto, SHOWN_SQUARES, userCount, type CountBatch } from '../../rules/reports/batch.js'
+import { addUser, emptyBatch, PREFERENCES_COUNTS, increment, isEmpty, mergeInto, SHOWN_SQUARES, userCount, type CountBatch } from '../../rules/reports/batch.js'
 import { reportDay } from '../../rules/reports/day.js'
 import { shadowRuleKey, WOULD_SUPPRESS } from '../../rules/reports/shadow.js'
 
@@ -80,6 +80,16 @@ export class ReportCounter {
     increment(this.live, 'e:' + day, `${campaign}|${e.cohort}|${campaignClass}|${e.type}`)
     // Σx² over users, kept exact without per-user state: going from k - 1 to k shows adds k² - (k - 1)².
     if (e.type === 'shown' && campaignClass === 'marketing') increment(this.live, 'd:' + day, `${e.cohort}|${SHOWN_SQUARES}`, 2 * Math.max(1, e.dayShows ?? 1) - 1)
+  }
+
+  /**
+   * One stored change of a user's preferences, counted in the day's `d:` hash as
+   * `prefs|<change>` (marketing_off, category_off, snooze, ...) and `prefs|via:<source>`.
+   */
+  recordPreferenceChange (change: string, via: string, at?: number): void {
+    const d = 'd:' + this.day(at)
+    increment(this.live, d, `${PREFERENCES_COUNTS}|${change}`)
+    increment(this.live, d, `${PREFERENCES_COUNTS}|via:${via}`)
   }
 
   /** The counts so far; the counter starts empty again. */

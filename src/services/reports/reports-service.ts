@@ -44,6 +44,11 @@ export class ReportsService {
     this.counter.recordEvent(e)
   }
 
+  /** One stored preference change (`marketing_off`, `category_off`, `snooze`, ...) and where it came from. */
+  recordPreferenceChange (change: string, via: string, at: number): void {
+    this.counter.recordPreferenceChange(change, via, at)
+  }
+
   async daily (from: string, to: string): Promise<DailyReport> {
     const stored = await this.read(reportDays(from, to))
     return dailyReport(stored, { from, to, timezone: this.policy().defaultTimezone }, this.store.userCountError)

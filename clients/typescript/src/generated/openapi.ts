@@ -256,6 +256,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{userId}/preferences/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a user's preference changes
+         * @description Every change of the user's preferences, newest first (at most 100): when, what, and whether the user made it on the preference centre or an app through the API. Erased with the user.
+         */
+        get: operations["getPreferenceHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{userId}": {
         parameters: {
             query?: never;
@@ -359,6 +379,165 @@ export type paths = {
         };
         /** An asset of the report page (/reports/style.css) */
         get: operations["reportPageStyle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/preference-center": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the preference centre shows the link's user */
+        get: operations["getPreferenceCenter"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/preference-center/marketing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Switch all marketing pop-ups off or on for the link's user */
+        put: operations["setPreferenceCenterMarketing"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/preference-center/categories/{category}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Switch one category of marketing pop-ups off or on for the link's user
+         * @description The category must be one the preference centre lists (a category of marketing campaigns in the registry, or one already off); others answer 400.
+         */
+        put: operations["setPreferenceCenterCategory"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/preference-center/snooze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Snooze marketing pop-ups for 1, 7, 30 days, or end the snooze (0) */
+        put: operations["setPreferenceCenterSnooze"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The preference centre for one user (opened from a link with a token)
+         * @description HTML in English or Simplified Chinese; its data comes from the `/v1/preference-center` operations with the link's token.
+         */
+        get: operations["preferencesPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/preferences/app.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An asset of the preference centre (/preferences/app.js) */
+        get: operations["preferencesPageAppJs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/preferences/style.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An asset of the preference centre (/preferences/style.css) */
+        get: operations["preferencesPageStyleCss"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/preferences/strings/en.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An asset of the preference centre (/preferences/strings/en.json) */
+        get: operations["preferencesPageStringsEnJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/preferences/strings/zh-Hans.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An asset of the preference centre (/preferences/strings/zh-Hans.json) */
+        get: operations["preferencesPageStringsZhHansJson"];
         put?: never;
         post?: never;
         delete?: never;
@@ -502,6 +681,55 @@ export type components = {
             /** @description null when no snooze is running. */
             snoozeUntil: string | null;
         };
+        /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
+        PreferenceCenter: {
+            preferences: components["schemas"]["Preferences"];
+            /** @description Categories of marketing campaigns: each can be switched off. */
+            categories: {
+                /** @description The category, as campaigns in the registry name it. */
+                id: string;
+                /** @description Its display name (the policy's `categories`), or the id. */
+                name: string;
+                /** @description Names of a few of its active marketing campaigns. */
+                examples: string[];
+                value: "on" | "off";
+            }[];
+            /** @description Categories of service and critical messages: always on. */
+            alwaysOn: {
+                category: string;
+                name: string;
+                class: "service" | "critical";
+                /** @description Why it cannot be switched off, from the policy; null: the page says why for its class. */
+                reason: string | null;
+                examples: string[];
+            }[];
+            recent: {
+                /** @description Marketing pop-ups popguard allowed for this user in the last `hours` hours (from the impressions it keeps for the caps). */
+                marketingShown: number;
+                hours: number;
+            };
+        };
+        /** @description A user's preference changes: when, what, and by whom. Erased with the user. */
+        PreferenceHistory: {
+            /** @description Newest first; at most 100 (older changes are dropped as new ones come). */
+            changes: {
+                /** Format: date-time */
+                at: string;
+                /** @description `marketing_off`, `marketing_on`, `category_off`, `category_on`, `snooze`, `snooze_ended`. */
+                change: string;
+                category?: string;
+                /**
+                 * Format: date-time
+                 * @description For a snooze: when it ends.
+                 */
+                until?: string;
+                /** @description `user`: the user on the preference centre; `app`: an app through the API. */
+                by: "user" | "app";
+                via: "preference_center" | "api";
+                /** @description The API key, for a change through the API. */
+                key?: string;
+            }[];
+        };
         Policy: {
             /** @description IANA time zone used when a request names none. */
             defaultTimezone: string;
@@ -557,6 +785,19 @@ export type components = {
                 caps?: components["schemas"]["Cap"][];
                 /** @description How long the automatic penalty lasts; until lifted when absent. */
                 duration?: string;
+            };
+            /** @description Display names of campaign categories for the preference centre (`GET /preferences`); a category without one is shown by its id. */
+            categories?: {
+                [key: string]: {
+                    /** @description What users are shown, in English. */
+                    name: string;
+                    /** @description The name in other languages, by language tag, e.g. `{"zh-Hans": "贷款"}`. */
+                    names?: {
+                        [key: string]: string;
+                    };
+                    /** @description For a category of service or critical messages: why users cannot switch it off. */
+                    reason?: string;
+                };
             };
             mode: "enforce" | "shadow";
             onStoreFailure: {
@@ -762,6 +1003,22 @@ export type components = {
                     standardError: number | null;
                     /** @description `few_users`: a cohort has fewer than 200 users (user-days), where heavy tails make the interval too narrow; `spread_not_recorded`: some day was counted without its per-user spread, so no interval. */
                     caveat: "few_users" | "spread_not_recorded" | null;
+                };
+                /** @description Users' preference changes that day: when campaigns drive people away. */
+                preferences: {
+                    /** @description Users who switched all marketing pop-ups off. */
+                    marketingOff: number;
+                    /** @description Users who switched them on again. */
+                    marketingOn: number;
+                    /** @description Categories switched off (one user switching two counts two). */
+                    categoryOff: number;
+                    categoryOn: number;
+                    /** @description Snoozes started or changed. */
+                    snoozed: number;
+                    /** @description Snoozes ended early by the user or their app. */
+                    snoozeEnded: number;
+                    /** @description Of all these changes, those users made on the preference centre (`GET /preferences`); the rest came through the API. */
+                    viaPreferenceCenter: number;
                 };
             }[];
             /** @description The range pooled: users are user-days, each treated as an independent draw. */
@@ -1241,7 +1498,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1343,7 +1600,7 @@ export interface operations {
                     "application/json": components["schemas"]["StoredPolicy"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1495,7 +1752,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1597,7 +1854,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1657,7 +1914,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1754,7 +2011,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1813,7 +2070,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1831,7 +2088,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found. */
+            /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1901,7 +2158,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1999,7 +2256,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2017,7 +2274,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found. */
+            /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2101,7 +2358,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2119,7 +2376,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found. */
+            /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2210,7 +2467,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2228,7 +2485,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found. */
+            /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2312,7 +2569,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2415,7 +2672,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2501,7 +2758,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2582,7 +2839,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2629,6 +2886,65 @@ export interface operations {
             };
         };
     };
+    getPreferenceHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The platform's user id. Never logged raw; hashed into Redis keys. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A user's preference changes: when, what, and by whom. Erased with the user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceHistory"];
+                };
+            };
+            /** @description Invalid input: `details` names each field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope of this operation, or the end-user token names another user. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store did not answer: retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     eraseUser: {
         parameters: {
             query?: never;
@@ -2657,7 +2973,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2727,7 +3043,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2792,7 +3108,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one. */
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2880,6 +3196,469 @@ export interface operations {
         };
     };
     reportPageStyle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPreferenceCenter: {
+        parameters: {
+            query?: {
+                /** @description The page's language, for the category names; default `en`. */
+                lang?: "en" | "zh-Hans";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceCenter"];
+                };
+            };
+            /** @description Invalid input: `details` names each field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (for the preference centre: it is not configured). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store did not answer: retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setPreferenceCenterMarketing: {
+        parameters: {
+            query?: {
+                /** @description The page's language, for the category names; default `en`. */
+                lang?: "en" | "zh-Hans";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `off`: no marketing pop-ups at all; `on`: they may come again (categories and snooze still apply). */
+        requestBody: {
+            content: {
+                "application/json": {
+                    marketing: "on" | "off";
+                };
+            };
+        };
+        responses: {
+            /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceCenter"];
+                };
+            };
+            /** @description Invalid input: `details` names each field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (for the preference centre: it is not configured). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON (`Content-Type: application/json`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store did not answer: retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setPreferenceCenterCategory: {
+        parameters: {
+            query?: {
+                /** @description The page's language, for the category names; default `en`. */
+                lang?: "en" | "zh-Hans";
+            };
+            header?: never;
+            path: {
+                /** @description A category of the preference centre's `categories`. */
+                category: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    value: "on" | "off";
+                };
+            };
+        };
+        responses: {
+            /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceCenter"];
+                };
+            };
+            /** @description Invalid input: `details` names each field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (for the preference centre: it is not configured). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON (`Content-Type: application/json`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store did not answer: retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setPreferenceCenterSnooze: {
+        parameters: {
+            query?: {
+                /** @description The page's language, for the category names; default `en`. */
+                lang?: "en" | "zh-Hans";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description No marketing pop-ups for this many days from now; 0 ends a running snooze. */
+                    days: 0 | 1 | 7 | 30;
+                };
+            };
+        };
+        responses: {
+            /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceCenter"];
+                };
+            };
+            /** @description Invalid input: `details` names each field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (for the preference centre: it is not configured). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON (`Content-Type: application/json`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store did not answer: retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preferencesPage: {
+        parameters: {
+            query?: {
+                /** @description `en` or `zh-Hans` (also `zh`, `zh-CN`); otherwise Accept-Language chooses, then English. */
+                lang?: string;
+                /** @description The link token (also accepted as `#token=`): the page moves it out of the address bar at once. */
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preferencesPageAppJs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preferencesPageStyleCss: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preferencesPageStringsEnJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preferencesPageStringsZhHansJson: {
         parameters: {
             query?: never;
             header?: never;
