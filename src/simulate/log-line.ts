@@ -46,6 +46,9 @@ export type LogLine = DecisionLine | EventsLine
 
 export class LineError extends Error {}
 
+/** A line that may be a decision or events line (spaces allowed, as a re-serialised log may have them). */
+const REPLAYED_EVENT = /"event"\s*:\s*"(?:decision|events)"/
+
 const EVENT_TYPES = new Set(['shown', 'discarded', 'dismissed', 'clicked', 'converted', 'complained'])
 
 const isString = (v: unknown): v is string => typeof v === 'string'
@@ -104,6 +107,9 @@ function eventsOf (o: Record<string, unknown>): EventsLine | null {
 /** The line as the simulator uses it; null for a line it ignores (not a decision or events line, or empty). */
 export function parseLogLine (text: string): LogLine | null {
   if (text.length === 0 || text.trim() === '') return null
+  // Most lines of a service log are other lines (access lines, one a request): a JSON object that
+  // cannot be a decision or events line is skipped without parsing it.
+  if (!REPLAYED_EVENT.test(text) && text.charCodeAt(0) === 123 && text.charCodeAt(text.trimEnd().length - 1) === 125) return null
   let value: unknown
   try {
     value = JSON.parse(text)
