@@ -10,7 +10,7 @@
  * argument, and one JSON line { ok, failed, seconds, rps, measuredFrom (epoch ms) } to stdout.
  */
 import { writeFileSync } from 'node:fs'
-import { decideBody, pacedLoad, type LoadResult, type Workload } from './lib/load.js'
+import { bodySource, pacedLoad, type LoadResult, type Workload } from './lib/load.js'
 
 interface Args { url: string, headers: Record<string, string>, rate: number, seconds: number, warmupSeconds: number, maxSockets: number, workload: Workload }
 
@@ -20,8 +20,9 @@ if (json === undefined || latencyFile === undefined) {
   process.exit(2)
 }
 const a = JSON.parse(json) as Args
+const body = bodySource(a.workload)
 const load = async (seconds: number): Promise<LoadResult> =>
-  await pacedLoad({ url: a.url, headers: a.headers, rate: a.rate, seconds, maxSockets: a.maxSockets, body: () => decideBody(a.workload) })
+  await pacedLoad({ url: a.url, headers: a.headers, rate: a.rate, seconds, maxSockets: a.maxSockets, body })
 await load(a.warmupSeconds)
 const measuredFrom = Date.now()
 const r = await load(a.seconds)

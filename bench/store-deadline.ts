@@ -101,7 +101,7 @@ async function main (): Promise<void> {
   removeOnExit(dir)
   const redis = await startRedis(dir)
   const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
-  const workload: Workload = { users: 100_000, campaignIds, withRequestId: true }
+  const workload: Workload & { kind: 'uniform' } = { kind: 'uniform', users: 100_000, campaignIds, withRequestId: true }
   const port = await freePort()
   const logFile = join(dir, 'popguard.log')
   await startChild('popguard', process.execPath, [args.server], {

@@ -34,6 +34,7 @@ import type { PolicyFile } from './rules/policy/schema.js'
 import type { GovernanceStore } from './store/governance-store.js'
 import type { ReportStore } from './store/report-store.js'
 import type { Store } from './store/user-store.js'
+import type { InvalidationBus } from './store/invalidation-bus.js'
 
 /** The shipped example policy, found from src/ (tsx, vitest) and from dist/src/ (node). */
 export const EXAMPLE_POLICY_FILE = ['../examples/policy.json', '../../examples/policy.json']
@@ -52,6 +53,8 @@ export interface BuildOptions {
   governance?: GovernanceStore
   /** A report store to use instead of the configured one (tests); the app closes it on close. */
   reportStore?: ReportStore
+  /** An invalidation bus to use instead of the configured one (tests: two apps on one Redis). */
+  invalidation?: InvalidationBus
   /** HTTP timeouts (tests shorten them); DEFAULT_TIMEOUTS otherwise. */
   timeouts?: Partial<HttpTimeouts>
   /** How often the governance store's revision is checked (ms): DEFAULT_CHECK_EVERY_MS unless a test needs it sooner. */
@@ -94,7 +97,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   await app.register(endUserTokensPlugin)
   await app.register(openApiPlugin)
   await app.register(metricsPlugin)
-  await app.register(storesPlugin, { store: opts.store, governance: opts.governance, reportStore: opts.reportStore })
+  await app.register(storesPlugin, { store: opts.store, governance: opts.governance, reportStore: opts.reportStore, invalidation: opts.invalidation })
   await app.register(governancePlugin, { file, checkEveryMs: opts.governanceCheckEveryMs })
   await app.register(decisionsPlugin)
   await app.register(eventsPlugin)

@@ -24,6 +24,12 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ POPGUARD_ERASE_RATE: '3' }).eraseRate).toBe(3)
   })
 
+  it('keeps over-limit facts at most 60 s unless told otherwise; 0 turns the cache off', () => {
+    expect(loadConfig({}).overLimitCacheMs).toBe(60_000)
+    expect(loadConfig({ POPGUARD_OVERLIMIT_CACHE_MS: '0' }).overLimitCacheMs).toBe(0)
+    expect(loadConfig({ POPGUARD_OVERLIMIT_CACHE_MS: '5000' }).overLimitCacheMs).toBe(5000)
+  })
+
   it('reads the report flush interval, retention, pending-user bound and key prefix', () => {
     const c = loadConfig({ POPGUARD_REPORTS_FLUSH_MS: '2000', POPGUARD_REPORTS_RETENTION_DAYS: '90', POPGUARD_REPORTS_MAX_PENDING_USERS: '1000', POPGUARD_KEY_PREFIX: 'pg:staging:' })
     expect(c.reports).toEqual({ flushEveryMs: 2000, retentionDays: 90, maxPendingUsers: 1000 })
@@ -37,6 +43,8 @@ describe('configuration from the environment', () => {
     [{ REDIS_CLUSTER_NODES: 'a:1,b' }, 'REDIS_CLUSTER_NODES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ POPGUARD_REPORTS_FLUSH_MS: '50' }, 'POPGUARD_REPORTS_FLUSH_MS'],
+    [{ POPGUARD_OVERLIMIT_CACHE_MS: '3600001' }, 'POPGUARD_OVERLIMIT_CACHE_MS'],
+    [{ POPGUARD_OVERLIMIT_CACHE_MS: '-1' }, 'POPGUARD_OVERLIMIT_CACHE_MS'],
     [{ POPGUARD_REPORTS_FLUSH_MS: 'often' }, 'POPGUARD_REPORTS_FLUSH_MS'],
     [{ POPGUARD_REPORTS_RETENTION_DAYS: '0' }, 'POPGUARD_REPORTS_RETENTION_DAYS'],
     [{ POPGUARD_REPORTS_RETENTION_DAYS: '-5' }, 'POPGUARD_REPORTS_RETENTION_DAYS'],

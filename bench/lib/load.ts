@@ -7,12 +7,15 @@
 import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import autocannon from 'autocannon'
+import { RealisticTraffic } from './realistic.js'
 
-export interface Workload {
-  users: number
-  campaignIds: string[]
-  withRequestId: boolean
-}
+/**
+ * `uniform`: every request a user drawn at random among `users`, 3 distinct candidates of the policy's.
+ * `realistic`: bench/lib/realistic.ts (sessions of users whose activity follows a power law).
+ */
+export type Workload =
+  | { kind: 'uniform', users: number, campaignIds: string[], withRequestId: boolean }
+  | { kind: 'realistic', seed: number, userPrefix: string, withRequestId: boolean }
 
 const PLACEMENTS = ['home', 'wallet', 'after-payment']
 const PLATFORMS = ['ios', 'android', 'web']
@@ -27,8 +30,8 @@ function threeOf (ids: readonly string[]): { campaignId: string }[] {
   return [...chosen].map((campaignId) => ({ campaignId }))
 }
 
-/** One decide body: a user drawn at random from `users`, 3 distinct candidates. */
-export function decideBody (w: Workload, userId = `bench-user-${Math.floor(Math.random() * w.users)}`): string {
+/** One uniform decide body: a user drawn at random from `users`, 3 distinct candidates. */
+export function decideBody (w: Extract<Workload, { kind: 'uniform' }>, userId = `bench-user-${Math.floor(Math.random() * w.users)}`): string {
   return JSON.stringify({
     userId,
     placement: pick(PLACEMENTS),
@@ -36,6 +39,13 @@ export function decideBody (w: Workload, userId = `bench-user-${Math.floor(Math.
     ...(w.withRequestId ? { requestId: randomUUID() } : {}),
     context: { platform: pick(PLATFORMS) }
   })
+}
+
+/** A source of decide bodies for a workload: each call the next request (a realistic source keeps its sessions). */
+export function bodySource (w: Workload): () => string {
+  if (w.kind === 'uniform') return () => decideBody(w)
+  const traffic = new RealisticTraffic(w.seed, w.userPrefix)
+  return () => traffic.next(w.withRequestId)
 }
 
 export interface LoadResult {

@@ -1,7 +1,11 @@
 /** The benchmark's knobs: command-line flags, else BENCH_* environment variables, else defaults. */
 import { parseArgs } from 'node:util'
 
+export type Scenario = 'realistic' | 'uniform'
+
 export interface BenchOptions {
+  /** realistic (default): the realistic scenario, then the uniform one for the per-decision costs; uniform: today's alone. */
+  scenario: Scenario
   rounds: number
   seconds: number
   warmup: number
@@ -27,7 +31,9 @@ const NUMBERS = {
 
 export function usage (): string {
   const lines = Object.entries(NUMBERS).map(([flag, o]) => `  --${flag} N`.padEnd(24) + `${o.help} (${o.env}, default ${o.fallback})`)
-  return ['npm run bench -- [options]', ...lines,
+  return ['npm run bench -- [options]',
+    '  --scenario S'.padEnd(24) + 'realistic (BENCH_SCENARIO; default): sessions of users with a power-law activity, then the uniform scenario for the cost of a decision that reaches Redis; uniform: that one alone (today\'s)',
+    ...lines,
     '  --no-request-id'.padEnd(24) + 'send decides without a requestId (BENCH_REQUEST_ID=0); default: every decide carries one',
     '  --skip-build'.padEnd(24) + 'use the existing dist/ (BENCH_SKIP_BUILD=1)'].join('\n')
 }
@@ -37,6 +43,7 @@ export function readOptions (argv = process.argv.slice(2), env = process.env): B
     args: argv,
     options: {
       ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: 'string' as const }])),
+      scenario: { type: 'string' },
       'no-request-id': { type: 'boolean' },
       'skip-build': { type: 'boolean' },
       help: { type: 'boolean' }
@@ -55,7 +62,10 @@ export function readOptions (argv = process.argv.slice(2), env = process.env): B
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} (${o.env}) must be a whole number of at least 1, not "${text}"`)
     return n
   }
+  const scenario = (values.scenario as string | undefined) ?? env.BENCH_SCENARIO ?? 'realistic'
+  if (scenario !== 'realistic' && scenario !== 'uniform') throw new Error(`--scenario (BENCH_SCENARIO) must be realistic or uniform, not "${scenario}"`)
   return {
+    scenario,
     rounds: num('rounds'),
     seconds: num('seconds'),
     warmup: num('warmup'),

@@ -18,6 +18,7 @@ const Env = Type.Object({
   POPGUARD_LOG_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_USER_KEY: Type.Optional(Type.String({ minLength: 16 })),
   POPGUARD_STORE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_OVERLIMIT_CACHE_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,7}$' })),
   POPGUARD_KEY_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
   POPGUARD_REPORTS_FLUSH_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
@@ -72,6 +73,11 @@ export interface AppConfig {
    * the largest upload (bytes), and the bounds of one replay: distinct users held, time spent.
    */
   simulate: { logFile: string | null, maxUploadBytes: number, maxUsers: number, timeoutMs: number }
+  /**
+   * The over-limit cache's maximum staleness (ms; 0: no cache): how long an instance may answer a
+   * capped user's marketing requests without Redis after Redis said so (docs/architecture.md).
+   */
+  overLimitCacheMs: number
   /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
   /** The commit the image was built from (POPGUARD_COMMIT, set by the Dockerfile's build argument), or `unknown`. */
@@ -85,6 +91,8 @@ export class ConfigError extends Error {
   }
 }
 
+export const DEFAULT_OVERLIMIT_CACHE_MS = 60_000
+const MAX_OVERLIMIT_CACHE_MS = 3_600_000
 const DEV_LOG_KEY = 'popguard-development-log-key'
 
 function checkShape (env: Record<string, string | undefined>): Env {
@@ -127,6 +135,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (simulate.maxUploadBytes < 1024) throw new ConfigError('POPGUARD_SIMULATE_MAX_UPLOAD_BYTES', 'must be at least 1024')
   if (simulate.maxUsers < 1) throw new ConfigError('POPGUARD_SIMULATE_MAX_USERS', 'must be at least 1')
   if (simulate.timeoutMs < 100) throw new ConfigError('POPGUARD_SIMULATE_TIMEOUT_MS', 'must be at least 100')
+  const overLimitCacheMs = Number(e.POPGUARD_OVERLIMIT_CACHE_MS ?? DEFAULT_OVERLIMIT_CACHE_MS)
+  if (overLimitCacheMs > MAX_OVERLIMIT_CACHE_MS) throw new ConfigError('POPGUARD_OVERLIMIT_CACHE_MS', `must be 0-${MAX_OVERLIMIT_CACHE_MS}`)
   const eraseRate = Number(e.POPGUARD_ERASE_RATE ?? 10)
   if (eraseRate < 1) throw new ConfigError('POPGUARD_ERASE_RATE', 'must be at least 1')
 
@@ -184,6 +194,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     commit: e.POPGUARD_COMMIT ?? 'unknown',
     eraseRate,
     simulate,
+    overLimitCacheMs,
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }
 }

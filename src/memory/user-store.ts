@@ -69,12 +69,12 @@ export class MemoryStore implements Store {
       prefs: preferencesForRules(this.live(user.prefs)),
       fatigue: fatigueForRules(this.live(user.fatigue))
     }
-    const { winner, verdicts, ledger } = evaluate(plan, state)
+    const { winner, verdicts, ledger, consentClear } = evaluate(plan, state)
     // Written only when it changed, as decide.lua does: a decision that shows nothing keeps the TTL.
     if (winner !== -1 || ledger.length !== before.length) {
       user.ledger = ledger.length > 0 ? { value: ledger, expiresAt: this.clock() + plan.ledgerTtlMs } : undefined
     }
-    const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false }
+    const outcome: StoreOutcome = { decisionId: plan.decisionId, winner, verdicts, echo: plan.echo, replayed: false, consentClear }
     if (plan.requestId !== '') {
       const map = replies ?? new Map<string, Reply>()
       map.set(plan.requestId, { outcome: JSON.stringify(outcome), expiresAt: plan.now + plan.idempotencyTtlMs, nonce: plan.nonce })

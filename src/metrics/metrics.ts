@@ -23,6 +23,8 @@ export interface MetricsSources {
   storeKind: () => string
   /** User pseudonyms held in memory for the report counts until a flush reaches the store. */
   pendingReportUsers?: () => number
+  /** Users the over-limit cache holds facts about (undefined: no cache). */
+  overLimitEntries?: () => number
 }
 
 /**
@@ -124,6 +126,24 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  private readonly overLimitHits = new Counter({
+    name: 'popguard_overlimit_cache_hits_total',
+    help: 'Decisions the over-limit cache answered without Redis (each still logged and counted as a decision).',
+    registers: [this.registry]
+  })
+
+  private readonly overLimitMisses = new Counter({
+    name: 'popguard_overlimit_cache_misses_total',
+    help: 'Decisions that went to the store while the over-limit cache was on (not covered by a fact, or not cacheable).',
+    registers: [this.registry]
+  })
+
+  private readonly overLimitEvictions = new Counter({
+    name: 'popguard_overlimit_cache_evictions_total',
+    help: 'Users dropped from the over-limit cache to keep it within its bounds (entries, bytes), least recently used first.',
+    registers: [this.registry]
+  })
+
   private readonly breakerTransitions = new Counter({
     name: 'popguard_store_breaker_transitions_total',
     help: 'Changes of the store circuit breaker, by the state entered.',
@@ -160,6 +180,14 @@ export class Metrics {
       registers: [this.registry],
       collect () {
         this.set(self.sources?.pendingReportUsers?.() ?? 0)
+      }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'popguard_overlimit_cache_entries',
+      help: 'Users the over-limit cache holds facts about (0 when it is off).',
+      registers: [this.registry],
+      collect () {
+        this.set(self.sources?.overLimitEntries?.() ?? 0)
       }
     })
     new Gauge({ // eslint-disable-line no-new
@@ -229,6 +257,8 @@ export class Metrics {
     })
     if (r.degraded) this.degraded.inc()
     if (r.replayed) this.replayed.inc()
+    if (r.cached === true) this.overLimitHits.inc()
+    else if (r.cached === false) this.overLimitMisses.inc()
     answer.candidates.forEach((c, i) => {
       this.candidates.inc({
         reason: c.reason,
@@ -263,6 +293,10 @@ export class Metrics {
 
   readonly reportUsersDropped = (n: number): void => {
     this.usersDropped.inc(n)
+  }
+
+  readonly overLimitEvicted = (): void => {
+    this.overLimitEvictions.inc()
   }
 
   readonly breakerChanged = (state: BreakerState): void => {

@@ -52,7 +52,8 @@ export const metricsSourcesPlugin = fp(async (app) => {
     governance: () => ({ inStep: app.policy.storeStatus === 'in_step', restores: app.policy.restores }),
     breakerState: () => app.store.breaker?.state ?? null,
     storeKind: () => app.store.kind,
-    pendingReportUsers: () => app.reports.pendingUsers()
+    pendingReportUsers: () => app.reports.pendingUsers(),
+    overLimitEntries: () => app.overLimitCache?.size ?? 0
   })
   app.decisions.onDecision(app.metrics.decision)
   app.events.onEvent(app.metrics.event)

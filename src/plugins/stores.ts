@@ -11,6 +11,9 @@ import { RedisStore } from '../redis/user-store/redis-user-store.js'
 import type { GovernanceStore } from '../store/governance-store.js'
 import type { ReportStore } from '../store/report-store.js'
 import type { Store } from '../store/user-store.js'
+import type { InvalidationBus } from '../store/invalidation-bus.js'
+import { MemoryInvalidationBus } from '../memory/invalidation-bus.js'
+import { RedisInvalidationBus } from '../redis/invalidation-bus.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +23,8 @@ declare module 'fastify' {
     governanceStore: GovernanceStore
     /** The daily report counts. */
     reportStore: ReportStore
+    /** Tells every instance a user's cached over-limit facts are out of date. */
+    invalidation: InvalidationBus
   }
 }
 
@@ -33,6 +38,7 @@ export interface StoresOptions {
   store?: Store
   governance?: GovernanceStore
   reportStore?: ReportStore
+  invalidation?: InvalidationBus
 }
 
 function createUserStore (app: FastifyInstance): Store {
@@ -70,6 +76,15 @@ function createReportStore (app: FastifyInstance): ReportStore {
   return new RedisReportStore(client, { keyPrefix: config.keyPrefix, retentionDays: config.reports.retentionDays })
 }
 
+function createInvalidationBus (app: FastifyInstance): InvalidationBus {
+  const { config, log } = app
+  if (config.redis === null) return new MemoryInvalidationBus()
+  return new RedisInvalidationBus(config.redis, {
+    ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
+    onConnectionError: (err) => log.warn({ err: { message: err.message } }, 'invalidation redis connection error')
+  })
+}
+
 /**
  * The three store adapters, built from the configuration (Redis when REDIS_URL is set, else
  * memory) or given by a test, and closed with the app, after the plugins that use them
@@ -79,11 +94,13 @@ export const storesPlugin = fp<StoresOptions>(async (app, opts) => {
   const store = opts.store ?? createUserStore(app)
   const governanceStore = opts.governance ?? createGovernanceStore(app)
   const reportStore = opts.reportStore ?? createReportStore(app)
+  const invalidation = opts.invalidation ?? createInvalidationBus(app)
   app.decorate('store', store)
   app.decorate('governanceStore', governanceStore)
   app.decorate('reportStore', reportStore)
+  app.decorate('invalidation', invalidation)
   app.addHook('onClose', async () => {
-    const closed = await Promise.allSettled([store.close(), governanceStore.close(), reportStore.close()])
+    const closed = await Promise.allSettled([store.close(), governanceStore.close(), reportStore.close(), invalidation.close()])
     const failed = closed.find((c) => c.status === 'rejected')
     if (failed !== undefined) throw failed.reason
   })

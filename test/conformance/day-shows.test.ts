@@ -8,14 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { EventRecord } from '../../src/services/events/event-service.js'
 import { cohortOf } from '../../src/rules/decide/cohort.js'
 import type { Policy } from '../../src/rules/policy/schema.js'
-import { campaign, policy, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
+import { campaign, policy, CACHED_STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 
 const HOUR = 3_600_000
 const HOLDOUT = { percent: 50, salt: 'day-shows' }
 const CAMPAIGNS = [campaign('a'), campaign('b'), campaign('update', { class: 'service', priority: 10 })]
 
-describe.each(STORE_KINDS)('the day count of a user\'s marketing pop-ups (%s store)', (kind) => {
+describe.each(CACHED_STORE_KINDS)('the day count of a user\'s marketing pop-ups (%s store)', (kind) => {
   let t: TestApp | undefined
   afterEach(async () => { await t?.close(); t = undefined })
 

@@ -4,11 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { PolicyFile } from '../../src/rules/policy/schema.js'
-import { campaign, policy, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
+import { campaign, policy, CACHED_STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
 
 const HOUR = 3_600_000
 
-describe.each(STORE_KINDS)('decision rules (%s store)', (kind) => {
+describe.each(CACHED_STORE_KINDS)('decision rules (%s store)', (kind) => {
   let t: TestApp | undefined
   afterEach(async () => { await t?.close(); t = undefined })
 

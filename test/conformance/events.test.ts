@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { EventRecord } from '../../src/services/events/event-service.js'
 import type { Policy } from '../../src/rules/policy/schema.js'
-import { campaign, policy, STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
+import { campaign, policy, CACHED_STORE_KINDS, TestClock, testApp, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 
 const DAY = 86_400_000
@@ -15,7 +15,7 @@ const CAMPAIGNS = [campaign('a'), campaign('b'), campaign('update', { class: 'se
 const ONE_A_DAY: Policy['caps'] = [{ id: 'one', per: 'user', limit: 1, window: '1d' }]
 const FATIGUE = { dismissals: 2, within: '3d', backoff: '7d' }
 
-describe.each(STORE_KINDS)('client events (%s store)', (kind) => {
+describe.each(CACHED_STORE_KINDS)('client events (%s store)', (kind) => {
   let t: TestApp | undefined
   afterEach(async () => { await t?.close(); t = undefined })
 

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { PolicyFile } from '../../src/rules/policy/schema.js'
-import { campaign, policy, rawRedis, STORE_KINDS, TestClock, testApp, userTag, type TestApp } from '../helpers/app.js'
+import { campaign, policy, rawRedis, CACHED_STORE_KINDS, TestClock, testApp, userTag, type TestApp } from '../helpers/app.js'
 import { userControl } from '../helpers/user-control.js'
 
 const DAY = 86_400_000
@@ -18,7 +18,7 @@ const CAMPAIGNS = [
   campaign('fraud', { class: 'critical', category: 'loans', priority: 5 })
 ]
 
-describe.each(STORE_KINDS)('preferences and erasure (%s store)', (kind) => {
+describe.each(CACHED_STORE_KINDS)('preferences and erasure (%s store)', (kind) => {
   let t: TestApp | undefined
   afterEach(async () => { await t?.close(); t = undefined })
 
@@ -159,7 +159,7 @@ describe.each(STORE_KINDS)('preferences and erasure (%s store)', (kind) => {
         const tag1 = `{u:${userTag('user-1')}}`
         const before = await keys()
         expect(before.filter((k) => k.includes(tag1)).map((k) => k.slice(k.indexOf('}') + 2)).sort())
-          .toEqual(['e', 'f', 'l', 'p', 'q'])
+          .toEqual(['e', 'f', 'h', 'l', 'p', 'q'])
         expect((await redis.hkeys(before.find((k) => k.includes(tag1) && k.endsWith(':q')) ?? '')).sort()).toEqual(['req-1', 'req-2'])
         await api.erase('user-1')
         const after = await keys()

@@ -12,10 +12,13 @@ import { MemoryStore } from '../../src/memory/user-store.js'
 import { createRedisClient } from '../../src/redis/connection.js'
 import { clientTimeoutFor } from '../../src/redis/deadline.js'
 import { RedisStore } from '../../src/redis/user-store/redis-user-store.js'
+import { RedisInvalidationBus } from '../../src/redis/invalidation-bus.js'
 import type { Store } from '../../src/store/user-store.js'
 
 export const STORE_KINDS = ['memory', 'redis'] as const
-export type StoreKind = typeof STORE_KINDS[number]
+/** Redis with the over-limit cache on (60 s), its invalidation on Redis pub/sub: the answers must not change. */
+export const CACHED_STORE_KINDS = [...STORE_KINDS, 'redis-cached'] as const
+export type StoreKind = typeof CACHED_STORE_KINDS[number]
 
 export const CLIENT_KEY = 'dev-client-key'
 export const AUTH = { authorization: `Bearer ${CLIENT_KEY}` }
@@ -44,8 +47,14 @@ export class TestClock {
 /** A unique key prefix per app, so tests share one Redis without flushing it. */
 export const uniquePrefix = (): string => `pg:test:${randomUUID().slice(0, 8)}:`
 
+/** The over-limit cache is off unless a test turns it on (kind `redis-cached`, or `overLimitCacheMs`). */
 export function testConfig (over: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({ LOG_LEVEL: 'silent' }), ...over }
+  return { ...loadConfig({ LOG_LEVEL: 'silent' }), overLimitCacheMs: 0, ...over }
+}
+
+/** The over-limit cache's invalidation channel under a test's key prefix. */
+export function redisInvalidation (prefix: string, url = inject('redisUrl')): RedisInvalidationBus {
+  return new RedisInvalidationBus({ url, commandTimeoutMs: 1000 }, { keyPrefix: prefix, onConnectionError: () => {} })
 }
 
 /** The user tag in store keys of an app built with testConfig() (its development user key). */
@@ -83,8 +92,15 @@ export async function testApp (kind: StoreKind, file: PolicyFile, opts: TestAppO
   const prefix = opts.prefix ?? uniquePrefix()
   const store = kind === 'memory' ? new MemoryStore(opts.clock?.now) : redisStore(prefix, opts.redisUrl)
   const governance = kind === 'memory' ? new MemoryGovernanceStore() : redisGovernance(prefix, opts.redisUrl)
-  const app = await buildApp(testConfig(opts.config), {
-    policy: file, store, governance, clock: opts.clock?.now, logger: opts.logger, governanceCheckEveryMs: opts.checkEveryMs
+  const cached = kind === 'redis-cached'
+  const app = await buildApp(testConfig({ ...(cached ? { overLimitCacheMs: 60_000 } : {}), ...opts.config }), {
+    policy: file,
+    store,
+    governance,
+    clock: opts.clock?.now,
+    logger: opts.logger,
+    governanceCheckEveryMs: opts.checkEveryMs,
+    ...(cached ? { invalidation: redisInvalidation(prefix, opts.redisUrl) } : {})
   })
   return {
     app,

@@ -22,7 +22,8 @@
   Returns  {status, outcome JSON}: status 0 decided now, 1 replayed (the first answer to this requestId),
            2 late (started after the deadline: nothing read or written, outcome ''); outcome =
            {d = decision id, w = winner index (0-based, -1 for none),
-            v = {{reason, capId or '', retryMs or -1, unenforced 0|1[, shadowReason, shadowCapId or '']}, ...}, e = echo}
+            v = {{reason, capId or '', retryMs or -1, unenforced 0|1[, shadowReason, shadowCapId or '']}, ...}, e = echo,
+            c = 1 when no consent rule (opt-out, category opt-out, snooze, complaint, backoff) is in force for the user}
 ]]
 -- The plan's fields stay where cjson put them: rebuilding them as named tables cost ~3 us a call.
 -- num() and str() (ledger-lib.lua) make every scalar safe to compare and concatenate, whatever ARGV holds.
@@ -72,21 +73,29 @@ for p = 1, #raw - REC + 1, REC do
   end
 end
 
--- Preferences and fatigue, read only for the fields the candidates need.
-local prefFields, fatigueFields = {'marketing', 'snooze'}, {}
+-- Preferences and fatigue, read only when a candidate's rules need them.
+local needsState = false
 for _, c in ipairs(candidates) do
-  if c[FINAL] == '' and c[CLS] ~= 'c' then
-    prefFields[#prefFields + 1] = 'cat:' .. c[CAT_NAME]
-    fatigueFields[#fatigueFields + 1] = 'b:' .. c[CMP]
-    fatigueFields[#fatigueFields + 1] = 'x:' .. c[CMP]
-  end
+  if c[FINAL] == '' and c[CLS] ~= 'c' then needsState = true end
 end
-local prefs, fatigue = {}, {}
-if #fatigueFields > 0 then
-  local values = redis.call('HMGET', KEYS[2], unpack(prefFields))
-  for i, f in ipairs(prefFields) do prefs[f] = values[i] end
-  values = redis.call('HMGET', KEYS[3], unpack(fatigueFields))
-  for i, f in ipairs(fatigueFields) do fatigue[f] = values[i] end
+-- Read whole (both are small): the answer also says whether no consent rule stops any marketing
+-- campaign for this user (clear = 1), so the over-limit cache may cover campaigns this request did not name.
+local prefs, fatigue, clear = {}, {}, 0
+if needsState then
+  clear = 1
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    local f, v = all[i], all[i + 1]
+    prefs[f] = v
+    if v == 'off' or (f == 'snooze' and (tonumber(v) or 0) > now) then clear = 0 end
+  end
+  all = redis.call('HGETALL', KEYS[3])
+  for i = 1, #all, 2 do
+    local f, v = all[i], all[i + 1]
+    fatigue[f] = v
+    local kind = sub(f, 1, 2)
+    if kind == 'x:' or (kind == 'b:' and (tonumber(v) or 0) > now) then clear = 0 end
+  end
 end
 
 local function capVerdict(cap)
@@ -235,7 +244,7 @@ if winner ~= -1 or pruned then
   end
 end
 
-local outcome = cjson.encode({d = decisionId, w = (winner == -1) and -1 or (winner - 1), v = verdicts, e = echo})
+local outcome = cjson.encode({d = decisionId, w = (winner == -1) and -1 or (winner - 1), v = verdicts, e = echo, c = clear})
 if requestId ~= '' then
   redis.call('HSET', KEYS[4], requestId, base36(now + idempotencyTtlMs) .. nonce .. outcome)
   redis.call('PEXPIRE', KEYS[4], idempotencyTtlMs)

@@ -19,7 +19,7 @@ const CLOCK_SAMPLE_EVERY_MS = 10_000
 const CLOCK_RETRY_MS = 200
 
 type LuaVerdict = [Reason, string, number, 0 | 1, (Reason | '')?, string?]
-interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string }
+interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string, c?: number }
 /** decide.lua's status besides 0 (decided now): replayed, or late (nothing recorded). */
 const REPLAYED = 1
 const LATE = 2
@@ -126,7 +126,7 @@ export class RedisStore implements Store {
       ([s]) => s === LATE)
     if (status === LATE) throw new StoreUnavailableError('store decide: the script started after its deadline and recorded nothing')
     const o = JSON.parse(json) as LuaOutcome
-    return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: status === REPLAYED }
+    return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: status === REPLAYED, consentClear: o.c === 1 }
   }
 
   async readPreferences (userTag: string): Promise<Record<string, string>> {

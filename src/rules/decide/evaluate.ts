@@ -122,6 +122,18 @@ export interface Evaluation {
   winner: number
   verdicts: Verdict[]
   ledger: Impression[]
+  /** No consent rule is in force for the user (StoreOutcome.consentClear); false when no candidate needed the user's state. */
+  consentClear: boolean
+}
+
+/** The twin of decide.lua's `clear`: no opt-out, category opt-out, snooze, complaint or backoff in force. */
+function noConsentRule (plan: DecisionPlan, state: UserState): boolean {
+  if (!plan.candidates.some((c) => c.final === '' && c.classCode !== 'c')) return false
+  const p = state.prefs
+  if (p !== null && (p.marketing === 'off' || p.categoriesOff.length > 0 || (p.snoozeUntil !== null && p.snoozeUntil > plan.now))) return false
+  const f = state.fatigue
+  if (f !== null && (f.complained.length > 0 || Object.values(f.backoffUntil).some((until) => until > plan.now))) return false
+  return true
 }
 
 export function evaluate (plan: DecisionPlan, state: UserState): Evaluation {
@@ -135,5 +147,5 @@ export function evaluate (plan: DecisionPlan, state: UserState): Evaluation {
   if (shown !== undefined) {
     ledger.push({ ts: plan.now, state: 'r', classCode: shown.classCode, campaignCode: shown.campaignCode, categoryCode: shown.categoryCode, placementCode: plan.placementCode, nonce: plan.nonce })
   }
-  return { winner, verdicts, ledger: capLedger(ledger) }
+  return { winner, verdicts, ledger: capLedger(ledger), consentClear: noConsentRule(plan, state) }
 }

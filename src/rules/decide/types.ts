@@ -96,4 +96,9 @@ export interface StoreOutcome {
   verdicts: Verdict[]
   echo: string
   replayed: boolean
+  /**
+   * No consent rule (opt-out, category opt-out, snooze, complaint, fatigue backoff) is in force for
+   * the user: a cooldown then covers every marketing campaign (the over-limit cache). Redis only.
+   */
+  consentClear?: boolean
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import { placementOf, type CompiledPolicy } from '../../rules/policy/compile.js'
+import { penaltyInForce, placementOf, type CompiledPolicy } from '../../rules/policy/compile.js'
 import { StoreUnavailableError, type Store } from '../../store/user-store.js'
 import { InvalidTimezoneError } from '../../errors.js'
 import { fallbackVerdicts } from '../../rules/decide/fallback.js'
@@ -8,6 +8,7 @@ import { cohortOf } from '../../rules/decide/cohort.js'
 import { planDecision, type DecideInput } from '../../rules/decide/plan.js'
 import { canonicalTimeZone } from '../../rules/time.js'
 import type { Cohort, DecisionPlan, Reason, Verdict } from '../../rules/decide/types.js'
+import type { OverLimitCache } from './over-limit-cache.js'
 
 export interface CandidateAnswer {
   campaignId: string
@@ -37,6 +38,8 @@ export interface DecisionRecord {
   classes: ('critical' | 'service' | 'marketing' | 'unknown')[]
   degraded: boolean
   replayed: boolean
+  /** Answered by the over-limit cache (true), by the store (false); undefined when the cache is off. */
+  cached?: boolean
   seconds: number
   /** The service clock's ms when it decided (the simulator's virtual clock). */
   at?: number
@@ -58,6 +61,8 @@ export interface DecisionServiceOptions {
   /** The user's key tag in the store (keyed HMAC, see userTagger). */
   userTag: (userId: string) => string
   clock: () => number
+  /** The over-limit cache (docs/architecture.md), or null when off. */
+  cache?: OverLimitCache | null
 }
 
 function answerOf (input: DecideInput, winner: number, verdicts: Verdict[], decisionId: string, echo: Echo): DecideAnswer {
@@ -80,10 +85,20 @@ function answerOf (input: DecideInput, winner: number, verdicts: Verdict[], deci
   }
 }
 
+/** A limit penalty's end for candidate i (its caps leave the plan then), else Infinity. */
+function penaltyEnd (policy: CompiledPolicy, input: DecideInput, i: number, now: number): number {
+  const campaignId = input.candidates[i]?.campaignId
+  const penalty = campaignId === undefined ? undefined : policy.campaigns.get(campaignId)?.penalty
+  if (penalty === undefined || penalty === null || penalty.action !== 'limit' || !penaltyInForce(penalty.untilMs, now)) return Infinity
+  return penalty.untilMs ?? Infinity
+}
+
 export class DecisionService {
   private readonly observers: ((r: DecisionRecord) => void)[] = []
   private lastStoreWarning = -Infinity
   private suppressedStoreWarnings = 0
+  /** The compiled policy the cache's facts were learnt under: a new one (any policy, campaign or penalty change) clears them. */
+  private cachedUnder: CompiledPolicy | null = null
 
   constructor (private readonly opts: DecisionServiceOptions) {}
 
@@ -109,7 +124,8 @@ export class DecisionService {
       echo: JSON.stringify(echo)
     })
 
-    const { answer, degraded, replayed, shadows } = await this.run(input, plan, policy, echo)
+    const tag = this.opts.userTag(input.userId)
+    const { answer, degraded, replayed, cached, verdicts } = await this.answer(tag, input, plan, policy, timezone, echo)
     const record: DecisionRecord = {
       answer,
       placement: input.placement,
@@ -119,25 +135,60 @@ export class DecisionService {
       replayed,
       seconds: (performance.now() - started) / 1000,
       at: plan.now,
-      timezone,
-      shadows
+      timezone
     }
+    if (cached !== undefined) record.cached = cached
+    if (!degraded && verdicts?.some((v) => v.shadow !== undefined) === true) record.shadows = verdicts.map((v) => v.shadow ?? null)
     this.log(input, record, log)
     for (const observe of this.observers) observe(record)
     return answer
   }
 
-  private async run (input: DecideInput, plan: DecisionPlan, policy: CompiledPolicy, echo: Echo) {
+  /** Drops what the cache holds about one user (a published change). */
+  forgetCached (tag: string): void {
+    this.opts.cache?.forget(tag)
+  }
+
+  /** The cache's answer when it covers the request, else the store's (and the cache learns from it). */
+  private async answer (tag: string, input: DecideInput, plan: DecisionPlan, policy: CompiledPolicy, timezone: string, echo: Echo):
+  Promise<{ answer: DecideAnswer, degraded: boolean, replayed: boolean, cached?: boolean, verdicts?: Verdict[] }> {
+    const cache = this.opts.cache
+    if (cache === undefined || cache === null) return await this.run(tag, input, plan, policy, echo)
+    if (this.cachedUnder !== policy) {
+      cache.clear()
+      this.cachedUnder = policy
+    }
+    const hit = cache.lookup(tag, plan, timezone)
+    if (hit !== null) {
+      if ('replay' in hit) return { answer: hit.replay as DecideAnswer, degraded: false, replayed: true, cached: true }
+      const answer = answerOf(input, -1, hit.verdicts, plan.decisionId, echo)
+      cache.answered(tag, plan.requestId, answer)
+      return { answer, degraded: false, replayed: false, cached: true, verdicts: hit.verdicts }
+    }
+    const result = await this.run(tag, input, plan, policy, echo)
+    if (!result.degraded && !result.replayed && this.cachedUnder === policy) {
+      cache.learn(tag, plan, timezone, result.winner, result.verdicts, (i) => penaltyEnd(policy, input, i, plan.now), result.consentClear)
+    }
+    return { ...result, cached: false }
+  }
+
+  private async run (tag: string, input: DecideInput, plan: DecisionPlan, policy: CompiledPolicy, echo: Echo) {
     try {
-      const outcome = await this.opts.store.decide(this.opts.userTag(input.userId), plan)
+      const outcome = await this.opts.store.decide(tag, plan)
       const firstEcho = outcome.replayed ? JSON.parse(outcome.echo) as Echo : echo
-      const shadows = outcome.verdicts.some((v) => v.shadow !== undefined) ? outcome.verdicts.map((v) => v.shadow ?? null) : undefined
-      return { answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho), degraded: false, replayed: outcome.replayed, shadows }
+      return {
+        answer: answerOf(input, outcome.winner, outcome.verdicts, outcome.decisionId, firstEcho),
+        degraded: false,
+        replayed: outcome.replayed,
+        winner: outcome.winner,
+        verdicts: outcome.verdicts,
+        consentClear: outcome.consentClear === true
+      }
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err
       this.warnStoreUnavailable(err.message)
       const { winner, verdicts } = fallbackVerdicts(plan, policy)
-      return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false, shadows: undefined }
+      return { answer: answerOf(input, winner, verdicts, plan.decisionId, echo), degraded: true, replayed: false, winner, verdicts, consentClear: false }
     }
   }
 
@@ -170,6 +221,7 @@ export class DecisionService {
       cohort: a.cohort,
       degraded: r.degraded,
       replayed: r.replayed,
+      cache: r.cached === true,
       latencyMs: Math.round(r.seconds * 1e6) / 1000,
       // What a replay needs beyond the verdicts (docs/simulator.md): the decision's own clock, the zone, the activity.
       at: r.at,

@@ -49,7 +49,12 @@ export interface EventServiceOptions {
   /** The user's pseudonym in logs (never the raw id); without it the log line carries no items. */
   pseudonym?: (userId: string) => string
   clock: () => number
+  /** Tells every instance's over-limit cache that this user's state changed (docs/architecture.md). */
+  userChanged?: (userTag: string) => void
 }
+
+/** Accepted events that free a slot (discarded) or change fatigue (dismissed, complained): cached facts about the user may be wrong. */
+const CHANGES_LIMITS: ReadonlySet<EventType> = new Set<EventType>(['discarded', 'dismissed', 'complained'])
 
 /** Slack over the ledger's life (its TTL jitter), so the dedupe log outlives every decision an event can name. */
 const LOG_SLACK_MS = 60_000
@@ -120,12 +125,16 @@ export class EventService {
     const dayShows: number[] = new Array(events.length).fill(0)
     await Promise.all([...byUser].map(async ([userId, indexes]) => {
       const batch = eventBatchOf(indexes.map((i) => events[i] as EventInput), policy, now)
+      const tag = this.opts.userTag(userId)
       try {
-        const result = await this.opts.store.applyEvents(this.opts.userTag(userId), batch)
+        const result = await this.opts.store.applyEvents(tag, batch)
+        let changed = false
         indexes.forEach((i, k) => {
           outcomes[i] = result.outcomes[k] ?? 'unavailable'
           dayShows[i] = result.dayShows[k] ?? 0
+          if (outcomes[i] === 'accepted' && CHANGES_LIMITS.has((events[i] as EventInput).type)) changed = true
         })
+        if (changed) this.opts.userChanged?.(tag)
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err
         for (const i of indexes) outcomes[i] = 'unavailable'

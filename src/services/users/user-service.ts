@@ -17,6 +17,8 @@ export interface UserServiceOptions {
   clock: () => number
   /** The policy in force: the campaign registry the preference centre lists categories from. */
   policy: () => CompiledPolicy
+  /** Tells every instance's over-limit cache that this user's state changed (docs/architecture.md). */
+  userChanged?: (userTag: string) => void
 }
 
 /** One change of one user's preferences, after it was stored (reports count them). */
@@ -53,8 +55,10 @@ export class UserService {
     const doc = preferencesFromHash(hash, now)
     const changes = diffPreferences(before, doc)
     const entries = changes.map((c) => JSON.stringify(historyRecord(c, source, now)))
-    await this.store(() => this.opts.store.writePreferences(this.opts.userTag(userId), hash, PREFERENCES_TTL_MS,
+    const tag = this.opts.userTag(userId)
+    await this.store(() => this.opts.store.writePreferences(tag, hash, PREFERENCES_TTL_MS,
       { entries, keep: HISTORY_KEEP, ttlMs: HISTORY_TTL_MS }))
+    this.opts.userChanged?.(tag)
     this.opts.logger.info({
       event: 'preferences',
       user: this.opts.pseudonym(userId),
@@ -89,7 +93,9 @@ export class UserService {
   }
 
   async erase (userId: string): Promise<void> {
-    const keys = await this.store(() => this.opts.store.erase(this.opts.userTag(userId)))
+    const tag = this.opts.userTag(userId)
+    const keys = await this.store(() => this.opts.store.erase(tag))
+    this.opts.userChanged?.(tag)
     this.opts.logger.info({ event: 'erasure', user: this.opts.pseudonym(userId), keys }, 'user erased')
   }
 
