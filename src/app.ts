@@ -25,6 +25,7 @@ import decideRoute from './routes/decide.js'
 import eventRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
 import policyRoutes from './routes/policy.js'
+import simulateRoute from './routes/simulate.js'
 import preferenceCenterRoutes from './routes/preference-center.js'
 import preferencesPageRoutes from './routes/preferences-page.js'
 import reportPageRoutes from './routes/report-page.js'
@@ -110,6 +111,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   await app.register(healthRoutes)
   await app.register(decideRoute)
   await app.register(policyRoutes)
+  await app.register(simulateRoute)
   await app.register(campaignRoutes)
   await app.register(auditRoute)
   await app.register(eventRoutes)

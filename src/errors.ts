@@ -15,6 +15,7 @@ export const ERROR_CODES: Record<number, string> = {
   413: 'payload_too_large',
   414: 'uri_too_long',
   415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
   428: 'precondition_required',
   429: 'too_many_requests',
   431: 'headers_too_large',

@@ -38,4 +38,26 @@ describe('the decision log', () => {
     expect(decisions[1]).toMatchObject({ shown: null, candidates: [{ campaignId: 'b', reason: 'cap_exceeded', capId: 'one' }] })
     expect(JSON.stringify(lines)).not.toContain(userId)
   })
+
+  it('carries what a replay needs: the decision clock, the zone, the activity, classes, and each event by pseudonym', async () => {
+    lines.length = 0
+    const before = Date.now()
+    const d = await t.decide({ userId, placement: 'home', candidates: [{ campaignId: 'a' }, { campaignId: 'ghost' }], context: { timezone: 'asia/tokyo', activity: 'browsing' } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: 'Bearer dev-client-key' },
+      payload: { events: [{ decisionId: d.body.decisionId, userId, campaignId: 'b', type: 'dismissed' }] }
+    })
+    expect(res.statusCode).toBeLessThan(300)
+    const decision = lines.find((l) => l.event === 'decision')
+    expect(decision.at).toBeGreaterThanOrEqual(before)
+    expect(decision).toMatchObject({ timezone: 'Asia/Tokyo', activity: 'browsing' })
+    expect(decision.candidates.map((c: any) => c.class)).toEqual(['marketing', 'unknown'])
+    const events = lines.find((l) => l.event === 'events')
+    expect(events.items).toEqual([{
+      user: pseudonymizer(testConfig().logKey)(userId), decisionId: d.body.decisionId, campaignId: 'b', type: 'dismissed', at: events.at, outcome: 'unknown_decision'
+    }])
+    expect(JSON.stringify(lines)).not.toContain(userId)
+  })
 })

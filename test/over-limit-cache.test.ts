@@ -14,7 +14,7 @@ import { admin, timeUntil } from './governance/helpers.js'
 import { userControl } from './helpers/user-control.js'
 
 const candidate = (over: Partial<PlanCandidate> = {}): PlanCandidate => ({
-  classCode: 'm', priority: 50, campaignCode: 'aaaaaa', categoryCode: 'cccccc', categoryName: 'promo', final: '', gate: '', gateRetryMs: 0, caps: [], ...over
+  classCode: 'm', priority: 50, campaignCode: 'aaaaaa', categoryCode: 'cccccc', categoryName: 'promo', final: '', gate: '', gateRetryMs: 0, caps: [], shadowGate: '', ...over
 })
 const plan = (now: number, candidates: PlanCandidate[], over: Partial<DecisionPlan> = {}): DecisionPlan => ({
   now,
@@ -28,6 +28,8 @@ const plan = (now: number, candidates: PlanCandidate[], over: Partial<DecisionPl
   leaseMs: 0,
   releaseUnconfirmed: false,
   cooldownMs: 0,
+  cooldownShadow: false,
+  fatigueShadow: false,
   idempotencyTtlMs: 1,
   echo: '',
   candidates,

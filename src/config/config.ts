@@ -41,6 +41,10 @@ const Env = Type.Object({
   POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
   POPGUARD_SHED_MAX_HEAP_MB: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_SHED_RETRY_AFTER_S: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  POPGUARD_SIMULATE_LOG_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  POPGUARD_SIMULATE_MAX_UPLOAD_BYTES: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })),
+  POPGUARD_SIMULATE_MAX_USERS: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
+  POPGUARD_SIMULATE_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,7}$' })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   NODE_ENV: Type.Optional(Type.String()),
   POPGUARD_COMMIT: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z._+-]{1,64}$' }))
@@ -81,6 +85,11 @@ export interface AppConfig {
   reports: { flushEveryMs: number, retentionDays: number, maxPendingUsers: number }
   /** Erasures a second each API key may ask of one instance (a token bucket, one second's burst). */
   eraseRate: number
+  /**
+   * POST /v1/policy/simulate (docs/simulator.md): the decision log it may read (null: uploads only),
+   * the largest upload (bytes), and the bounds of one replay: distinct users held, time spent.
+   */
+  simulate: { logFile: string | null, maxUploadBytes: number, maxUsers: number, timeoutMs: number }
   /**
    * The over-limit cache's maximum staleness (ms; 0: no cache): how long an instance may answer a
    * capped user's marketing requests without Redis after Redis said so (docs/architecture.md).
@@ -205,6 +214,15 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (retentionDays < 1 || retentionDays > 3660) throw new ConfigError('POPGUARD_REPORTS_RETENTION_DAYS', 'must be 1-3660')
   const maxPendingUsers = Number(e.POPGUARD_REPORTS_MAX_PENDING_USERS ?? 50_000)
   if (maxPendingUsers < 1) throw new ConfigError('POPGUARD_REPORTS_MAX_PENDING_USERS', 'must be at least 1')
+  const simulate = {
+    logFile: e.POPGUARD_SIMULATE_LOG_FILE ?? null,
+    maxUploadBytes: Number(e.POPGUARD_SIMULATE_MAX_UPLOAD_BYTES ?? 32 * 1024 * 1024),
+    maxUsers: Number(e.POPGUARD_SIMULATE_MAX_USERS ?? 200_000),
+    timeoutMs: Number(e.POPGUARD_SIMULATE_TIMEOUT_MS ?? 20_000)
+  }
+  if (simulate.maxUploadBytes < 1024) throw new ConfigError('POPGUARD_SIMULATE_MAX_UPLOAD_BYTES', 'must be at least 1024')
+  if (simulate.maxUsers < 1) throw new ConfigError('POPGUARD_SIMULATE_MAX_USERS', 'must be at least 1')
+  if (simulate.timeoutMs < 100) throw new ConfigError('POPGUARD_SIMULATE_TIMEOUT_MS', 'must be at least 100')
   const overLimitCacheMs = Number(e.POPGUARD_OVERLIMIT_CACHE_MS ?? DEFAULT_OVERLIMIT_CACHE_MS)
   if (overLimitCacheMs > MAX_OVERLIMIT_CACHE_MS) throw new ConfigError('POPGUARD_OVERLIMIT_CACHE_MS', `must be 0-${MAX_OVERLIMIT_CACHE_MS}`)
   const eraseRate = Number(e.POPGUARD_ERASE_RATE ?? 10)
@@ -269,6 +287,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     eraseRate,
     shedding,
     waitReplicas,
+    simulate,
     overLimitCacheMs,
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })
   }

@@ -61,6 +61,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  private readonly shadowSuppressions = new Counter({
+    name: 'popguard_shadow_suppressions_total',
+    help: 'Candidates a rule in shadow mode ("mode": "shadow") would have suppressed, by rule (cap, cooldown, quiet_hours, fatigue) and cap id (the policy\'s, or empty).',
+    labelNames: ['rule', 'cap_id'] as const,
+    registers: [this.registry]
+  })
+
   private readonly decisionSeconds = new Histogram({
     name: 'popguard_decision_duration_seconds',
     help: 'Time to decide, from the request body checked to the answer ready (store round trip included).',
@@ -268,6 +275,12 @@ export class Metrics {
         enforced: c.enforced === false ? 'false' : 'true'
       })
     })
+    // Cap ids come from the policy, never from a client: the label's values are bounded by it.
+    if (r.shadows !== undefined && !r.replayed) {
+      for (const s of r.shadows) {
+        if (s !== null && s !== undefined) this.shadowSuppressions.inc({ rule: s.reason === 'cap_exceeded' ? 'cap' : s.reason, cap_id: s.capId ?? '' })
+      }
+    }
     this.decisionSeconds.observe(r.seconds)
   }
 

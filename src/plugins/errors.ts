@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERROR_CODES } from '../errors.js'
-import { ValidationError, type FieldDetail } from '../rules/errors.js'
+import { UnprocessableError, ValidationError, type FieldDetail } from '../rules/errors.js'
 import { validationDetails } from './validation-messages.js'
 import type { ErrorBody } from '../schemas/common.js'
 
@@ -15,7 +15,7 @@ export function errorBody (status: number, message: string, details?: FieldDetai
 }
 
 function fieldDetails (err: FastifyError): FieldDetail[] | undefined {
-  if (err instanceof ValidationError) return err.details
+  if (err instanceof ValidationError || err instanceof UnprocessableError) return err.details
   if (err.validation === undefined) return undefined
   return validationDetails(err.validation)
 }

@@ -52,7 +52,7 @@ export const decisionsPlugin = fp(async (app) => {
 /** Client events about decided pop-ups. */
 export const eventsPlugin = fp(async (app) => {
   app.decorate('events', new EventService({
-    store: app.store, policy: () => app.policy.current, logger: app.log, userTag: app.userTag, clock: app.clock, userChanged: app.userChanged
+    store: app.store, policy: () => app.policy.current, logger: app.log, userTag: app.userTag, pseudonym: app.pseudonym, clock: app.clock, userChanged: app.userChanged
   }))
 }, { name: 'popguard-events', dependencies: ['popguard-context', 'popguard-stores', 'popguard-governance', 'popguard-decisions'] })
 

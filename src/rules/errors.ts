@@ -9,3 +9,12 @@ export class ValidationError extends Error {
     this.name = 'ValidationError'
   }
 }
+
+/** A 422: well-formed, but its content cannot be used (a candidate policy that is not valid); names the fields at fault. */
+export class UnprocessableError extends Error {
+  readonly statusCode = 422
+  constructor (message: string, readonly details: FieldDetail[]) {
+    super(message)
+    this.name = 'UnprocessableError'
+  }
+}

@@ -7,6 +7,7 @@ import { AuditItem, CampaignView, PenaltyBody, PolicyHistoryItem, StoredPolicyBo
 import { PreferencesAnswer, PreferencesBody } from './preferences.js'
 import { CenterView, PreferenceHistory } from './preference-center.js'
 import { CampaignReport, DailyReport } from './reports.js'
+import { SimulateAnswer, SimulateRequest } from './simulate.js'
 
 /**
  * The named schemas of the contract: each `$id` becomes `#/components/schemas/<$id>` and every
@@ -19,5 +20,6 @@ export const COMPONENTS: readonly TSchema[] = [
   EventsBody, ClientEvent, EventsAnswer,
   PreferencesBody, PreferencesAnswer, CenterView, PreferenceHistory,
   Policy, Cap, Campaign, StoredPolicyBody, PolicyHistoryItem, CampaignView, PenaltyBody, AuditItem,
-  DailyReport, CampaignReport
+  DailyReport, CampaignReport,
+  SimulateRequest, SimulateAnswer
 ]

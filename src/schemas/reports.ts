@@ -78,6 +78,9 @@ export const DailyReport = Type.Object({
     shown: Type.Integer({ description: 'Pop-ups confirmed shown (`shown` events).' }),
     degraded: Type.Integer({ description: 'Decisions answered without the store.' }),
     suppressed: Counts,
+    wouldSuppress: Type.Record(Type.String(), Type.Integer(), {
+      description: 'Candidates a rule in shadow mode (`"mode": "shadow"`) would have suppressed but did not, by rule: `cap:<cap id>`, `cooldown`, `quiet_hours`, `fatigue`.'
+    }),
     marketing: Type.Object({
       requested: Type.Integer({ description: 'Decisions with at least one marketing candidate.' }),
       allowed: Type.Integer(),

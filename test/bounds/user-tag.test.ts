@@ -44,7 +44,7 @@ describe('user tags in store keys', () => {
       expect(prefs.statusCode).toBe(200)
 
       const keysOf = async (tag: string) => (await redis.keys(`${prefix}{u:${tag}}:*`)).map((k) => k.slice(k.indexOf('}:') + 2)).sort()
-      expect(await keysOf(userTagger(userKey)('alice'))).toEqual(['e', 'l', 'p', 'q'])
+      expect(await keysOf(userTagger(userKey)('alice'))).toEqual(['e', 'h', 'l', 'p', 'q']) // h: the preference history
       expect(await keysOf(userTagger(testConfig().userKey)('alice'))).toEqual([])
       expect(await keysOf(unkeyedTag('alice'))).toEqual([])
     } finally {

@@ -11,15 +11,18 @@
            fields; read and written only when the plan's requestId ~= ''
   ARGV[1]  the plan, positional JSON (src/redis/user-store/plan-wire.ts; DecisionPlan in src/rules/decide/types.ts):
            [now, decisionId, nonce, requestId, enforce 0|1, plc, horizonMs, ledgerTtlMs, leaseMs,
-            releaseUnconfirmed 0|1, cooldownMs, idempotencyTtlMs, echo, caps, candidates, deadline]
-           caps: {{id, limit, since, resetAt, windowMs, cmp, cat, plc}, ...}, each distinct cap once
-           candidates: {{cls, pri, cmp, cat, catName, final, gate, gateRetryMs, {cap index, ...}}, ...}
+            releaseUnconfirmed 0|1, cooldownMs, idempotencyTtlMs, echo, caps, candidates, deadline,
+           cooldownShadow 0|1, fatigueShadow 0|1]
+           caps: {{id, limit, since, resetAt, windowMs, cmp, cat, plc, shadow 0|1}, ...}, each distinct cap once
+           candidates: {{cls, pri, cmp, cat, catName, final, gate, gateRetryMs, {cap index, ...}, shadowGate}, ...}
            deadline: ms in Redis's own clock (TIME) after which the script must record nothing; 0: none
+           A rule in shadow mode (cap shadow 1, cooldownShadow, fatigueShadow, shadowGate 'quiet_hours') never
+           stops a candidate: the first that would have is reported in the verdict's shadow fields.
 
   Returns  {status, outcome JSON}: status 0 decided now, 1 replayed (the first answer to this requestId),
            2 late (started after the deadline: nothing read or written, outcome ''); outcome =
            {d = decision id, w = winner index (0-based, -1 for none),
-            v = {{reason, capId or '', retryMs or -1, unenforced 0|1}, ...}, e = echo,
+            v = {{reason, capId or '', retryMs or -1, unenforced 0|1[, shadowReason, shadowCapId or '']}, ...}, e = echo,
             c = 1 when no consent rule (opt-out, category opt-out, snooze, complaint, backoff) is in force for the user}
 ]]
 -- The plan's fields stay where cjson put them: rebuilding them as named tables cost ~3 us a call.
@@ -30,11 +33,14 @@ local nonce = sub(str(w[3]) .. NONCE_PAD, 1, NONCE_LEN)
 local enforce, planPlc, horizonMs, ledgerTtlMs, leaseMs = w[5] == 1, str(w[6]), num(w[7], 0), num(w[8], 1), num(w[9], 0)
 local releaseUnconfirmed, cooldownMs, idempotencyTtlMs, echo = w[10] == 1, num(w[11], 0), num(w[12], 1), str(w[13])
 local allCaps, candidates, deadline = w[14], w[15], num(w[16], 0)
+local cooldownShadow, fatigueShadow = w[17] == 1, w[18] == 1
 -- Candidates and caps are built by planDecision from the policy alone: no client value chooses their types.
 if type(allCaps) ~= 'table' then allCaps = {} end
 if type(candidates) ~= 'table' then candidates = {} end
 -- Positions in a candidate array.
-local CLS, PRI, CMP, CAT, CAT_NAME, FINAL, GATE, GATE_RETRY_MS, CAPS = 1, 2, 3, 4, 5, 6, 7, 8, 9
+local CLS, PRI, CMP, CAT, CAT_NAME, FINAL, GATE, GATE_RETRY_MS, CAPS, SHADOW_GATE = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+-- Position of a cap's shadow flag.
+local CAP_SHADOW = 9
 
 if requestId ~= '' then
   local prior = redis.call('HGET', KEYS[4], requestId)
@@ -129,25 +135,42 @@ local function consentVerdict(c)
   return nil
 end
 
+-- A candidate no applied rule stopped, with the first rule in shadow mode that would have (reason, cap id).
+local function shadowOnly(reason, capId)
+  if reason then return {'eligible', '', -1, 0, reason, capId} end
+  return nil
+end
+
 local function frequencyVerdict(c)
   if c[GATE] ~= '' then
     return {c[GATE], '', c[GATE_RETRY_MS] > 0 and c[GATE_RETRY_MS] or -1}
   end
+  local shadow, shadowCap = nil, ''
+  if type(c[SHADOW_GATE]) == 'string' and c[SHADOW_GATE] ~= '' then shadow = c[SHADOW_GATE] end
   local backoff = tonumber(fatigue['b:' .. c[CMP]] or '')
-  if backoff and backoff > now then return {'fatigue', '', backoff - now} end
-  if c[CLS] ~= 'm' then return nil end
+  if backoff and backoff > now then
+    if not fatigueShadow then return {'fatigue', '', backoff - now} end
+    shadow = shadow or 'fatigue'
+  end
+  if c[CLS] ~= 'm' then return shadowOnly(shadow, shadowCap) end
   if cooldownMs > 0 then
     local last = nil
     for _, i in ipairs(ledger) do
       if i.cls == 'm' and (last == nil or i.ts > last) then last = i.ts end
     end
-    if last and now - last < cooldownMs then return {'cooldown', '', last + cooldownMs - now} end
+    if last and now - last < cooldownMs then
+      if not cooldownShadow then return {'cooldown', '', last + cooldownMs - now} end
+      shadow = shadow or 'cooldown'
+    end
   end
   for _, k in ipairs(c[CAPS]) do
     local v = capVerdictOf(k)
-    if v then return v end
+    if v then
+      if allCaps[k][CAP_SHADOW] ~= 1 then return v end
+      if not shadow then shadow, shadowCap = 'cap_exceeded', v[2] end
+    end
   end
-  return nil
+  return shadowOnly(shadow, shadowCap)
 end
 
 local function verdictOf(c)
@@ -157,6 +180,7 @@ local function verdictOf(c)
   if v then v[4] = 0 return v end
   v = frequencyVerdict(c)
   if not v then return {'eligible', '', -1, 0} end
+  if v[1] == 'eligible' then return v end
   v[4] = enforce and 0 or 1
   return v
 end

@@ -18,7 +18,7 @@ const CLOCK_SAMPLE_EVERY_MS = 10_000
 /** Until a first clock sample is kept, decisions ask for one at most this often. */
 const CLOCK_RETRY_MS = 200
 
-type LuaVerdict = [Reason, string, number, 0 | 1]
+type LuaVerdict = [Reason, string, number, 0 | 1, (Reason | '')?, string?]
 interface LuaOutcome { d: string, w: number, v: LuaVerdict[], e: string, c?: number }
 /** decide.lua's status besides 0 (decided now): replayed, or late (nothing recorded). */
 const REPLAYED = 1
@@ -58,11 +58,12 @@ export interface RedisStoreOptions {
   waitReplicas?: { replicas: number, timeoutMs: number }
 }
 
-function toVerdict ([reason, capId, retryMs, unenforced]: LuaVerdict): Verdict {
+function toVerdict ([reason, capId, retryMs, unenforced, shadowReason, shadowCapId]: LuaVerdict): Verdict {
   const v: Verdict = { reason }
   if (capId !== '') v.capId = capId
   if (retryMs >= 0) v.retryMs = retryMs
   if (unenforced === 1) v.unenforced = true
+  if (shadowReason !== undefined && shadowReason !== '') v.shadow = shadowCapId === undefined || shadowCapId === '' ? { reason: shadowReason } : { reason: shadowReason, capId: shadowCapId }
   return v
 }
 

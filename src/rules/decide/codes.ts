@@ -7,15 +7,17 @@ import { createHash, createHmac, createSecretKey, hkdfSync } from 'node:crypto'
  */
 export const CODE_LENGTH = 6
 
-const cache = new Map<string, string>()
+type CodeKind = 'campaign' | 'category' | 'placement'
+/** One map per kind: a lookup builds no key string (plans look up a few codes per cap per candidate). */
+const caches: Record<CodeKind, Map<string, string>> = { campaign: new Map(), category: new Map(), placement: new Map() }
 
-export function nameCode (kind: 'campaign' | 'category' | 'placement', name: string): string {
-  const key = kind + '\0' + name
-  let code = cache.get(key)
+export function nameCode (kind: CodeKind, name: string): string {
+  const cache = caches[kind]
+  let code = cache.get(name)
   if (code === undefined) {
-    code = createHash('sha256').update(key).digest('base64url').slice(0, CODE_LENGTH)
+    code = createHash('sha256').update(kind + '\0' + name).digest('base64url').slice(0, CODE_LENGTH)
     if (cache.size > 50_000) cache.clear()
-    cache.set(key, code)
+    cache.set(name, code)
   }
   return code
 }

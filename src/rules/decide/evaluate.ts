@@ -49,22 +49,38 @@ function consentVerdict (c: PlanCandidate, state: UserState, now: number): Verdi
   return null
 }
 
-/** The frequency rules, in order; in shadow mode or holdout they are reported but not applied. */
+/** A candidate no applied rule stopped, with the first rule in shadow mode that would have; null without one. */
+const shadowOnly = (shadow: Verdict['shadow']): Verdict | null => shadow === undefined ? null : { reason: 'eligible', shadow }
+
+/**
+ * The frequency rules, in order; in shadow mode or holdout they are reported but not applied. A rule
+ * with `"mode": "shadow"` never stops the candidate: the first one that would have is its `shadow`,
+ * kept only when no applied rule stops it (what the rule would add).
+ */
 function frequencyVerdict (c: PlanCandidate, state: UserState, ledger: readonly Impression[], plan: DecisionPlan): Verdict | null {
   if (c.gate !== '') return c.gateRetryMs > 0 ? { reason: c.gate, retryMs: c.gateRetryMs } : { reason: c.gate }
+  let shadow: Verdict['shadow'] = c.shadowGate === '' ? undefined : { reason: c.shadowGate }
   const backoff = state.fatigue?.backoffUntil[c.campaignCode]
-  if (backoff !== undefined && backoff > plan.now) return { reason: 'fatigue', retryMs: backoff - plan.now }
-  if (c.classCode !== 'm') return null
+  if (backoff !== undefined && backoff > plan.now) {
+    if (!plan.fatigueShadow) return { reason: 'fatigue', retryMs: backoff - plan.now }
+    shadow ??= { reason: 'fatigue' }
+  }
+  if (c.classCode !== 'm') return shadowOnly(shadow)
   if (plan.cooldownMs > 0) {
     let last = -Infinity
     for (const i of ledger) if (i.classCode === 'm' && i.ts > last) last = i.ts
-    if (plan.now - last < plan.cooldownMs) return { reason: 'cooldown', retryMs: last + plan.cooldownMs - plan.now }
+    if (plan.now - last < plan.cooldownMs) {
+      if (!plan.cooldownShadow) return { reason: 'cooldown', retryMs: last + plan.cooldownMs - plan.now }
+      shadow ??= { reason: 'cooldown' }
+    }
   }
   for (const cap of c.caps) {
     const verdict = capVerdict(cap, ledger, plan.now)
-    if (verdict !== null) return verdict
+    if (verdict === null) continue
+    if (!cap.shadow) return verdict
+    shadow ??= { reason: 'cap_exceeded', capId: cap.id }
   }
-  return null
+  return shadowOnly(shadow)
 }
 
 function candidateVerdict (c: PlanCandidate, state: UserState, ledger: readonly Impression[], plan: DecisionPlan): Verdict {
@@ -74,6 +90,7 @@ function candidateVerdict (c: PlanCandidate, state: UserState, ledger: readonly 
   if (consent !== null) return consent
   const verdict = frequencyVerdict(c, state, ledger, plan)
   if (verdict === null) return { reason: 'eligible' }
+  if (verdict.reason === 'eligible') return verdict
   if (!plan.enforce) verdict.unenforced = true
   return verdict
 }
@@ -124,7 +141,7 @@ export function evaluate (plan: DecisionPlan, state: UserState): Evaluation {
   const verdicts = plan.candidates.map((c) => candidateVerdict(c, state, ledger, plan))
   const winner = arbitrate(plan, verdicts, ledger)
   verdicts.forEach((v, i) => {
-    if (i !== winner && v.reason === 'eligible') verdicts[i] = { reason: 'lower_priority' as Reason }
+    if (i !== winner && v.reason === 'eligible') verdicts[i] = v.shadow === undefined ? { reason: 'lower_priority' as Reason } : { reason: 'lower_priority', shadow: v.shadow }
   })
   const shown = plan.candidates[winner]
   if (shown !== undefined) {

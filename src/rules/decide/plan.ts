@@ -61,7 +61,8 @@ function planCap (cap: CompiledCap, c: CompiledCampaign, ctx: PlanContext, dayBo
     windowMs: cap.windowMs ?? 0,
     campaignCode: byCampaign === undefined ? '' : nameCode('campaign', byCampaign),
     categoryCode: byCategory === undefined ? '' : nameCode('category', byCategory),
-    placementCode: byPlacement === undefined ? '' : nameCode('placement', byPlacement)
+    placementCode: byPlacement === undefined ? '' : nameCode('placement', byPlacement),
+    shadow: cap.shadow
   }
 }
 
@@ -69,7 +70,7 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
   dayBounds: () => { start: number, end: number }): PlanCandidate {
   const c = policy.campaigns.get(campaignId)
   const candidate: PlanCandidate = {
-    classCode: 'm', priority: 0, campaignCode: nameCode('campaign', campaignId), categoryCode: '', categoryName: '', final: '', gate: '', gateRetryMs: 0, caps: []
+    classCode: 'm', priority: 0, campaignCode: nameCode('campaign', campaignId), categoryCode: '', categoryName: '', final: '', gate: '', gateRetryMs: 0, caps: [], shadowGate: ''
   }
   if (c === undefined) {
     candidate.final = 'campaign_unknown'
@@ -90,7 +91,9 @@ function planCandidate (campaignId: string, policy: CompiledPolicy, input: Decid
     candidate.gate = 'do_not_interrupt'
   } else if (policy.quietHours !== null) {
     const left = ctx.quietSecondsLeft()
-    if (left > 0) {
+    if (left > 0 && policy.shadowRules.quietHours) {
+      candidate.shadowGate = 'quiet_hours'
+    } else if (left > 0) {
       candidate.gate = 'quiet_hours'
       candidate.gateRetryMs = left * 1000
     }
@@ -132,6 +135,8 @@ export function planDecision (input: DecideInput, policy: CompiledPolicy, timezo
     leaseMs: policy.leaseMs,
     releaseUnconfirmed: policy.unconfirmed === 'release',
     cooldownMs: policy.cooldownMs,
+    cooldownShadow: policy.shadowRules.cooldown,
+    fatigueShadow: policy.shadowRules.fatigue,
     idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
     echo: opts.echo,
     candidates: input.candidates.map((x) => planCandidate(x.campaignId, policy, input, ctx, dayBounds))

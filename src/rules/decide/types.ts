@@ -32,6 +32,8 @@ export interface PlanCap {
   campaignCode: string
   categoryCode: string
   placementCode: string
+  /** In shadow mode: a hit is reported in the verdict's `shadow`, never applied. */
+  shadow: boolean
 }
 
 export interface PlanCandidate {
@@ -47,6 +49,8 @@ export interface PlanCandidate {
   gate: '' | 'do_not_interrupt' | 'quiet_hours'
   gateRetryMs: number
   caps: PlanCap[]
+  /** Quiet hours in shadow mode that would hold this candidate (reported, not applied), else ''. */
+  shadowGate: '' | 'quiet_hours'
 }
 
 /** Everything the store needs for one decision: plain data, the same for the Lua script and the in-memory store. */
@@ -66,6 +70,9 @@ export interface DecisionPlan {
   /** Unconfirmed reservations past their lease are released (true) or counted (false). */
   releaseUnconfirmed: boolean
   cooldownMs: number
+  /** The cooldown and the fatigue backoff in shadow mode: reported, not applied. */
+  cooldownShadow: boolean
+  fatigueShadow: boolean
   idempotencyTtlMs: number
   /** Opaque to the store, returned on replay: policy version, mode and cohort of the first answer. */
   echo: string
@@ -78,6 +85,8 @@ export interface Verdict {
   retryMs?: number
   /** The rule would have suppressed the candidate but was not applied (shadow mode, holdout). */
   unenforced?: boolean
+  /** A rule in shadow mode (`"mode": "shadow"` on the rule) that would have suppressed the candidate; never applied. */
+  shadow?: { reason: Reason, capId?: string }
 }
 
 export interface StoreOutcome {

@@ -11,6 +11,8 @@ export interface CompiledCap {
   windowMs: number | null
   match: { category?: string, campaign?: string, placement?: string }
   reserve: { slots: number, minPriority: number } | null
+  /** `"mode": "shadow"`: evaluated and reported, never applied. */
+  shadow: boolean
 }
 
 export interface CompiledCampaign {
@@ -53,6 +55,8 @@ export interface CompiledPolicy {
   caps: CompiledCap[]
   cooldownMs: number
   quietHours: { startMinute: number, endMinute: number } | null
+  /** Rules in shadow mode (`"mode": "shadow"`): evaluated and reported, never applied. */
+  shadowRules: { cooldown: boolean, quietHours: boolean, fatigue: boolean }
   doNotInterrupt: ReadonlySet<string>
   leaseMs: number
   unconfirmed: 'count' | 'release'
@@ -97,7 +101,8 @@ export function compileCap (cap: Policy['caps'][number], placements: Placements)
     limit: cap.limit,
     windowMs: cap.window === 'calendarDay' ? null : durationMs(cap.window),
     match: match.placement === undefined ? match : { ...match, placement: placementOf(placements, match.placement) },
-    reserve: cap.reserve ?? null
+    reserve: cap.reserve ?? null,
+    shadow: cap.mode === 'shadow'
   }
 }
 
@@ -130,7 +135,8 @@ export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], v
   const placements: Placements = { placements: new Set(policy.placements ?? []) }
   const compiledCampaigns = new Map(campaigns.map((c) => [c.id, compileCampaign(c, placements, penalties.get(c.id))]))
   const caps = policy.caps.map((cap) => compileCap(cap, placements))
-  const cooldownMs = policy.cooldown === undefined ? 0 : durationMs(policy.cooldown)
+  const cooldown = typeof policy.cooldown === 'object' ? policy.cooldown : { duration: policy.cooldown, mode: 'enforce' }
+  const cooldownMs = cooldown.duration === undefined ? 0 : durationMs(cooldown.duration)
   const leaseMs = durationMs(policy.reservation?.lease ?? DEFAULT_LEASE)
   const allCaps = [...caps, ...[...compiledCampaigns.values()].flatMap((c) => [...c.caps, ...c.penalty?.caps ?? []])]
   const horizonMs = Math.max(cooldownMs, leaseMs, CALENDAR_DAY_REACH_MS, ...allCaps.map(capReach))
@@ -144,6 +150,11 @@ export function compilePolicy (policy: Policy, campaigns: readonly Campaign[], v
     quietHours: policy.quietHours === undefined
       ? null
       : { startMinute: minuteOfDay(policy.quietHours.start), endMinute: minuteOfDay(policy.quietHours.end) },
+    shadowRules: {
+      cooldown: cooldown.mode === 'shadow',
+      quietHours: policy.quietHours?.mode === 'shadow',
+      fatigue: policy.fatigue?.mode === 'shadow'
+    },
     doNotInterrupt: new Set(policy.doNotInterrupt ?? []),
     leaseMs,
     unconfirmed: policy.reservation?.unconfirmed ?? 'count',

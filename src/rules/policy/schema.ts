@@ -18,6 +18,12 @@ export const OTHER_PLACEMENT = 'other'
 
 export const PlacementName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' })
 
+/** A rule's mode: `shadow` evaluates and reports it (decision log, metrics, the daily report's `wouldSuppress`) but never applies it. */
+export const RuleMode = Type.Union([Type.Literal('enforce'), Type.Literal('shadow')], {
+  description: '`shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report\'s `wouldSuppress`) but never suppresses; `enforce` (the default) applies it.'
+})
+export type RuleMode = Static<typeof RuleMode>
+
 export const CapMatch = Type.Object({
   category: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   campaign: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -37,7 +43,8 @@ export const Cap = Type.Object({
   reserve: Type.Optional(Type.Object({
     slots: Type.Integer({ minimum: 0, maximum: 1000 }),
     minPriority: Type.Integer({ minimum: 0, maximum: 100 })
-  }, { additionalProperties: false, description: 'The last `slots` of the cap are kept for campaigns of at least `minPriority`.' }))
+  }, { additionalProperties: false, description: 'The last `slots` of the cap are kept for campaigns of at least `minPriority`.' })),
+  mode: Type.Optional(RuleMode)
 }, {
   additionalProperties: false,
   // Named in the contract without an `$id`: a policy holds caps in two places, and Ajv refuses an `$id` twice in one schema.
@@ -57,13 +64,16 @@ export const Policy = Type.Object({
     description: 'The placements clients use, e.g. `home_banner`. Any other placement a client sends counts as `other` (in caps, reports, metrics and logs); without this list every placement is `other`.'
   })),
   caps: Type.Array(Cap, { maxItems: 50 }),
-  cooldown: Type.Optional(Duration),
-  quietHours: Type.Optional(Type.Object({ start: ClockTime, end: ClockTime }, { additionalProperties: false })),
+  cooldown: Type.Optional(Type.Union([Duration, Type.Object({ duration: Duration, mode: RuleMode }, { additionalProperties: false })], {
+    description: 'Least time between two marketing pop-ups of a user: a duration, or `{duration, mode}` to run it in shadow mode.'
+  })),
+  quietHours: Type.Optional(Type.Object({ start: ClockTime, end: ClockTime, mode: Type.Optional(RuleMode) }, { additionalProperties: false })),
   doNotInterrupt: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 })),
   fatigue: Type.Optional(Type.Object({
     dismissals: Type.Integer({ minimum: 1, maximum: 100 }),
     within: Duration,
-    backoff: Duration
+    backoff: Duration,
+    mode: Type.Optional(RuleMode)
   }, { additionalProperties: false })),
   reservation: Type.Optional(Type.Object({
     lease: Duration,

@@ -4,6 +4,7 @@ import { dailySpread, type DailySpread } from './spread.js'
 import { holdoutSizing, type HoldoutSizing } from './sizing.js'
 import { add, candidateCounts, decisionCount, eventCounts } from './parse.js'
 import type { StoredDay } from './stored-day.js'
+import { wouldSuppress } from './shadow.js'
 
 const COHORTS = ['treated', 'holdout'] as const
 
@@ -19,6 +20,8 @@ export interface DailyRow {
   degraded: number
   /** Candidates not shown, by the rule that stopped them. */
   suppressed: Record<string, number>
+  /** Candidates a rule in shadow mode would have suppressed, by rule: `cap:<id>`, `cooldown`, `quiet_hours`, `fatigue`. */
+  wouldSuppress: Record<string, number>
   marketing: {
     /** Decisions with at least one marketing candidate: slots a marketing pop-up wanted. */
     requested: number
@@ -96,6 +99,7 @@ function rowOf (day: StoredDay, userCountError: number): { row: DailyRow, totals
       shown,
       degraded: sum('degraded'),
       suppressed,
+      wouldSuppress: wouldSuppress(day),
       marketing: { requested: mRequested, allowed: sum('mallowed'), shown: mShown, reduction: mRequested > 0 ? 1 - mShown / mRequested : null },
       holdout: holdoutReduction(cohorts.treated, cohorts.holdout, { userCountError, usersDropped }),
       preferences: preferenceCounts(day)

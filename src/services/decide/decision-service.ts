@@ -41,6 +41,12 @@ export interface DecisionRecord {
   /** Answered by the over-limit cache (true), by the store (false); undefined when the cache is off. */
   cached?: boolean
   seconds: number
+  /** The service clock's ms when it decided (the simulator's virtual clock). */
+  at?: number
+  /** The zone the rules used (canonical). */
+  timezone?: string
+  /** Per candidate: a rule in shadow mode that would have suppressed it (never in the answer), else null. */
+  shadows?: (Verdict['shadow'] | null)[]
 }
 
 const STORE_WARNING_EVERY_MS = 1000
@@ -119,7 +125,7 @@ export class DecisionService {
     })
 
     const tag = this.opts.userTag(input.userId)
-    const { answer, degraded, replayed, cached } = await this.answer(tag, input, plan, policy, timezone, echo)
+    const { answer, degraded, replayed, cached, verdicts } = await this.answer(tag, input, plan, policy, timezone, echo)
     const record: DecisionRecord = {
       answer,
       placement: input.placement,
@@ -127,9 +133,12 @@ export class DecisionService {
       classes: input.candidates.map((c) => policy.campaigns.get(c.campaignId)?.class ?? 'unknown'),
       degraded,
       replayed,
-      seconds: (performance.now() - started) / 1000
+      seconds: (performance.now() - started) / 1000,
+      at: plan.now,
+      timezone
     }
     if (cached !== undefined) record.cached = cached
+    if (!degraded && verdicts?.some((v) => v.shadow !== undefined) === true) record.shadows = verdicts.map((v) => v.shadow ?? null)
     this.log(input, record, log)
     for (const observe of this.observers) observe(record)
     return answer
@@ -142,7 +151,7 @@ export class DecisionService {
 
   /** The cache's answer when it covers the request, else the store's (and the cache learns from it). */
   private async answer (tag: string, input: DecideInput, plan: DecisionPlan, policy: CompiledPolicy, timezone: string, echo: Echo):
-  Promise<{ answer: DecideAnswer, degraded: boolean, replayed: boolean, cached?: boolean }> {
+  Promise<{ answer: DecideAnswer, degraded: boolean, replayed: boolean, cached?: boolean, verdicts?: Verdict[] }> {
     const cache = this.opts.cache
     if (cache === undefined || cache === null) return await this.run(tag, input, plan, policy, echo)
     if (this.cachedUnder !== policy) {
@@ -154,7 +163,7 @@ export class DecisionService {
       if ('replay' in hit) return { answer: hit.replay as DecideAnswer, degraded: false, replayed: true, cached: true }
       const answer = answerOf(input, -1, hit.verdicts, plan.decisionId, echo)
       cache.answered(tag, plan.requestId, answer)
-      return { answer, degraded: false, replayed: false, cached: true }
+      return { answer, degraded: false, replayed: false, cached: true, verdicts: hit.verdicts }
     }
     const result = await this.run(tag, input, plan, policy, echo)
     if (!result.degraded && !result.replayed && this.cachedUnder === policy) {
@@ -206,14 +215,18 @@ export class DecisionService {
       user: r.user,
       placement: input.placement,
       shown: a.show?.campaignId ?? null,
-      candidates: a.candidates.map((c) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced })),
+      candidates: a.candidates.map((c, i) => ({ campaignId: c.campaignId, allowed: c.allowed, reason: c.reason, capId: c.capId, enforced: c.enforced, class: r.classes[i], shadow: r.shadows?.[i] ?? undefined })),
       policyVersion: a.policyVersion,
       mode: a.mode,
       cohort: a.cohort,
       degraded: r.degraded,
       replayed: r.replayed,
       cache: r.cached === true,
-      latencyMs: Math.round(r.seconds * 1e6) / 1000
+      latencyMs: Math.round(r.seconds * 1e6) / 1000,
+      // What a replay needs beyond the verdicts (docs/simulator.md): the decision's own clock, the zone, the activity.
+      at: r.at,
+      timezone: r.timezone,
+      activity: input.context?.activity
     }, 'decision')
   }
 }

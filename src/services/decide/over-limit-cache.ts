@@ -160,7 +160,8 @@ export class OverLimitCache {
         this.drop(tag, e)
         e = undefined
       }
-      if (plan.candidates[winner]?.classCode === 'm' && plan.cooldownMs > 0) coolRetryAt = now + plan.cooldownMs
+      // A cooldown in shadow mode stops nothing, so it is no fact to answer from.
+      if (plan.candidates[winner]?.classCode === 'm' && plan.cooldownMs > 0 && !plan.cooldownShadow) coolRetryAt = now + plan.cooldownMs
     } else {
       for (const v of verdicts) if (v.reason === 'cooldown' && v.unenforced !== true && v.retryMs !== undefined && v.retryMs > 0) coolRetryAt = now + v.retryMs
     }

@@ -46,6 +46,8 @@ export interface EventServiceOptions {
   logger: FastifyBaseLogger
   /** The user's key tag in the store (see userTagger). */
   userTag: (userId: string) => string
+  /** The user's pseudonym in logs (never the raw id); without it the log line carries no items. */
+  pseudonym?: (userId: string) => string
   clock: () => number
   /** Tells every instance's over-limit cache that this user's state changed (docs/architecture.md). */
   userChanged?: (userTag: string) => void
@@ -139,10 +141,10 @@ export class EventService {
       }
     }))
     if (events.length > 0 && outcomes.every((o) => o === 'unavailable')) {
-      this.log(events, outcomes, byUser.size, started)
+      this.log(events, outcomes, byUser.size, started, now)
       throw new UnavailableError('the store is unavailable: nothing was recorded, send the batch again')
     }
-    this.log(events, outcomes, byUser.size, started)
+    this.log(events, outcomes, byUser.size, started, now)
     events.forEach((e, i) => {
       const record: EventRecord = {
         type: e.type,
@@ -158,7 +160,8 @@ export class EventService {
     return { accepted: events.length - rejected.length, rejected }
   }
 
-  private log (events: EventInput[], outcomes: (EventOutcome | 'unavailable')[], users: number, started: number): void {
+  private log (events: EventInput[], outcomes: (EventOutcome | 'unavailable')[], users: number, started: number, now: number): void {
+    const pseudonym = this.opts.pseudonym
     const byType: Record<string, number> = {}
     const byOutcome: Record<string, number> = {}
     events.forEach((e, i) => {
@@ -172,7 +175,19 @@ export class EventService {
       users,
       byType,
       byOutcome,
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      // Each event as the store applied it, for a replay (docs/simulator.md): the user as a pseudonym only.
+      at: now,
+      items: pseudonym === undefined
+        ? undefined
+        : events.map((e, i) => ({
+          user: pseudonym(e.userId),
+          decisionId: e.decisionId,
+          campaignId: e.campaignId,
+          type: e.type,
+          at: Math.min(e.at === undefined ? now : Date.parse(e.at), now),
+          outcome: outcomes[i] ?? 'unavailable'
+        }))
     }, 'events')
   }
 }

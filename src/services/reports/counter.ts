@@ -3,6 +3,7 @@ import type { Cohort } from '../../rules/decide/types.js'
 import { calendarDayBounds } from '../../rules/time.js'
 import { addUser, emptyBatch, PREFERENCES_COUNTS, increment, isEmpty, mergeInto, SHOWN_SQUARES, userCount, type CountBatch } from '../../rules/reports/batch.js'
 import { reportDay } from '../../rules/reports/day.js'
+import { shadowRuleKey, WOULD_SUPPRESS } from '../../rules/reports/shadow.js'
 
 /** Campaign ids the registry does not know are counted under one name, so clients cannot grow the key space. */
 export const UNKNOWN_CAMPAIGN = '(unknown)'
@@ -65,6 +66,9 @@ export class ReportCounter {
     if (r.degraded) increment(this.live, d, cohort + '|degraded')
     if (marketingSlot) increment(this.live, d, cohort + '|mslots')
     if (a.show !== null && r.classes[a.candidates.findIndex((c) => c.allowed)] === 'marketing') increment(this.live, d, cohort + '|mallowed')
+    if (r.shadows !== undefined) {
+      for (const s of r.shadows) if (s !== null && s !== undefined) increment(this.live, d, `${cohort}|${WOULD_SUPPRESS}${shadowRuleKey(s)}`)
+    }
     if (!addUser(this.live, day, cohort, r.user, this.opts.maxPendingUsers)) this.opts.onUsersDropped?.(1)
   }
 

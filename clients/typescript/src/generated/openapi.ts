@@ -112,6 +112,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/policy/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay recorded decisions under a candidate policy (what-if)
+         * @description Runs the candidate against an uploaded decision log or the last `hours` of the log file this instance reads, with the rules the service runs, and answers the daily report's figures recorded vs candidate. Changes nothing. Bounded in time and in distinct users (`truncated` says when it stopped early); 413 beyond the upload limit, 422 for an invalid candidate (docs/simulator.md).
+         */
+        post: operations["simulatePolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/campaigns": {
         parameters: {
             query?: never;
@@ -716,13 +736,20 @@ export type components = {
             /** @description The placements clients use, e.g. `home_banner`. Any other placement a client sends counts as `other` (in caps, reports, metrics and logs); without this list every placement is `other`. */
             placements?: string[];
             caps: components["schemas"]["Cap"][];
-            /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
-            cooldown?: string;
+            /** @description Least time between two marketing pop-ups of a user: a duration, or `{duration, mode}` to run it in shadow mode. */
+            cooldown?: string | {
+                /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
+                duration: string;
+                /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+                mode: "enforce" | "shadow";
+            };
             quietHours?: {
                 /** @description A local time of day, `HH:MM`, 24-hour clock. */
                 start: string;
                 /** @description A local time of day, `HH:MM`, 24-hour clock. */
                 end: string;
+                /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+                mode?: "enforce" | "shadow";
             };
             doNotInterrupt?: string[];
             fatigue?: {
@@ -731,6 +758,8 @@ export type components = {
                 within: string;
                 /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
                 backoff: string;
+                /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+                mode?: "enforce" | "shadow";
             };
             reservation?: {
                 /** @description A duration: a whole number and a unit (s, m, h, d), e.g. `10m`, `1d`. */
@@ -797,6 +826,8 @@ export type components = {
                 slots: number;
                 minPriority: number;
             };
+            /** @description `shadow`: the rule is evaluated and reported (decision log, `popguard_shadow_suppressions_total`, the daily report's `wouldSuppress`) but never suppresses; `enforce` (the default) applies it. */
+            mode?: "enforce" | "shadow";
         };
         Campaign: {
             id: string;
@@ -920,6 +951,10 @@ export type components = {
                 degraded: number;
                 /** @description Counts by reason. */
                 suppressed: {
+                    [key: string]: number;
+                };
+                /** @description Candidates a rule in shadow mode (`"mode": "shadow"`) would have suppressed but did not, by rule: `cap:<cap id>`, `cooldown`, `quiet_hours`, `fatigue`. */
+                wouldSuppress: {
                     [key: string]: number;
                 };
                 marketing: {
@@ -1096,6 +1131,179 @@ export type components = {
                     by: string;
                 } | null;
             }[];
+        };
+        /** @description A candidate policy, and the decisions to replay it against. */
+        SimulateRequest: {
+            /** @description The candidate: a `{policy, campaigns}` document, the shape of POPGUARD_POLICY_FILE, optionally with `penalties` (campaign id → `{action, reason, until, caps}`) to try. Checked whole; an invalid one is a 422 naming its fields. */
+            candidate: unknown;
+            /** @description Decision log lines (NDJSON, as popguard writes them; other lines are skipped). Absent: the log file this instance is configured to read (POPGUARD_SIMULATE_LOG_FILE). The whole request is limited to POPGUARD_SIMULATE_MAX_UPLOAD_BYTES (413 beyond). */
+            logs?: string;
+            /** @description Only the last `hours` of decisions (by their own times) are replayed. */
+            hours?: number;
+        };
+        /** @description The daily report's figures, recorded and under the candidate, side by side. */
+        SimulateResponse: {
+            source: "upload" | "file";
+            /** @description Decisions at or after this instant were replayed; null: all. */
+            from: string | null;
+            /** @description Why the replay stopped before the end of its input (POPGUARD_SIMULATE_TIMEOUT_MS, POPGUARD_SIMULATE_MAX_USERS), or null. */
+            truncated: "time" | "users" | null;
+            lines: {
+                read: number;
+                decisions: number;
+                events: number;
+                ignored: number;
+                replayedRequests: number;
+                bad: number;
+                outsideWindow: number;
+            };
+            /** @description The first malformed lines (all are counted in `lines.bad`). */
+            badLines: {
+                line: number;
+                error: string;
+            }[];
+            recorded: {
+                decisions: number;
+                /** @description Candidates named in decisions (all classes). */
+                requested: number;
+                /** @description Decisions answered with a pop-up. */
+                allowed: number;
+                degraded: number;
+                /** @description Candidates not shown, by reason. */
+                suppressed: {
+                    [key: string]: number;
+                };
+                /** @description Candidates a rule in shadow mode would have suppressed, by rule. */
+                wouldSuppress: {
+                    [key: string]: number;
+                };
+                marketing: {
+                    requested: number;
+                    shown: number;
+                    reduction: number | null;
+                };
+                /** @description Marketing pop-ups shown per user per day they asked. */
+                perUserDay: {
+                    userDays: number;
+                    mean: number | null;
+                    p50: number | null;
+                    p95: number | null;
+                    max: number | null;
+                    /** @description Pop-ups shown in a user-day → user-days (merges replays split by user). */
+                    histogram: {
+                        [key: string]: number;
+                    };
+                };
+                campaigns: {
+                    campaignId: string;
+                    class: string;
+                    requested: number;
+                    allowed: number;
+                    suppressed: {
+                        [key: string]: number;
+                    };
+                    wouldSuppress: {
+                        [key: string]: number;
+                    };
+                }[];
+                days: {
+                    day: string;
+                    decisions: number;
+                    marketingRequested: number;
+                    marketingShown: number;
+                    reduction: number | null;
+                }[];
+            };
+            candidate: {
+                decisions: number;
+                /** @description Candidates named in decisions (all classes). */
+                requested: number;
+                /** @description Decisions answered with a pop-up. */
+                allowed: number;
+                degraded: number;
+                /** @description Candidates not shown, by reason. */
+                suppressed: {
+                    [key: string]: number;
+                };
+                /** @description Candidates a rule in shadow mode would have suppressed, by rule. */
+                wouldSuppress: {
+                    [key: string]: number;
+                };
+                marketing: {
+                    requested: number;
+                    shown: number;
+                    reduction: number | null;
+                };
+                /** @description Marketing pop-ups shown per user per day they asked. */
+                perUserDay: {
+                    userDays: number;
+                    mean: number | null;
+                    p50: number | null;
+                    p95: number | null;
+                    max: number | null;
+                    /** @description Pop-ups shown in a user-day → user-days (merges replays split by user). */
+                    histogram: {
+                        [key: string]: number;
+                    };
+                };
+                campaigns: {
+                    campaignId: string;
+                    class: string;
+                    requested: number;
+                    allowed: number;
+                    suppressed: {
+                        [key: string]: number;
+                    };
+                    wouldSuppress: {
+                        [key: string]: number;
+                    };
+                }[];
+                days: {
+                    day: string;
+                    decisions: number;
+                    marketingRequested: number;
+                    marketingShown: number;
+                    reduction: number | null;
+                }[];
+            };
+            /** @description candidate - recorded. */
+            difference: {
+                allowed: number;
+                suppressed: {
+                    [key: string]: number;
+                };
+                wouldSuppress: {
+                    [key: string]: number;
+                };
+                marketingShown: number;
+                reduction: number | null;
+                perUserDay: {
+                    mean: number | null;
+                    p50: number | null;
+                    p95: number | null;
+                    max: number | null;
+                };
+                campaigns: {
+                    campaignId: string;
+                    allowed: number;
+                    suppressed: {
+                        [key: string]: number;
+                    };
+                }[];
+            };
+            agreement: {
+                decisions: number;
+                /** @description Decisions the candidate answers as recorded. */
+                sameAnswer: number;
+                differences: {
+                    line: number;
+                    decisionId: string;
+                    recorded: string;
+                    candidate: string;
+                }[];
+            };
+            /** @description What the log cannot tell, and what was assumed instead. */
+            assumptions: string[];
         };
     };
     responses: never;
@@ -1674,6 +1882,95 @@ export interface operations {
             };
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    simulatePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimulateRequest"];
+            };
+        };
+        responses: {
+            /** @description The daily report's figures, recorded and under the candidate, side by side. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulateResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope of this operation, or the end-user token names another user. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON (`Content-Type: application/json`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
