@@ -46,6 +46,13 @@ export const loadSheddingPlugin = fp(async (app) => {
   }
   const exempt = (request: FastifyRequest): boolean => NEVER_SHED.has(request.routeOptions.url ?? '')
 
+  // The start (compiling, connecting, loading the policy) blocks the loop, and the first samples
+  // hold it: the loop-delay limit counts from two samples after the app is ready, so that the
+  // first requests after a start are not shed for the start's sake.
+  let loopDelayCountsFrom = Infinity
+  app.addHook('onReady', async () => { loopDelayCountsFrom = performance.now() + 2 * SAMPLE_INTERVAL_MS })
+  const ignored = (type: string): boolean => type === 'eventLoopDelay' && performance.now() < loopDelayCountsFrom
+
   if (limits.maxEventLoopDelayMs > 0 || limits.maxHeapUsedBytes > 0) {
     await app.register(underPressure, {
       sampleInterval: SAMPLE_INTERVAL_MS,
@@ -55,7 +62,7 @@ export const loadSheddingPlugin = fp(async (app) => {
       // Nothing returned lets the request through; a value returned is sent as the answer (documented
       // in under-pressure's README, though its types say void).
       pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string) =>
-        exempt(request) ? undefined : shed(reply, REASONS[type] ?? 'event_loop_delay')) as unknown as PressureHandler
+        exempt(request) || ignored(type) ? undefined : shed(reply, REASONS[type] ?? 'event_loop_delay')) as unknown as PressureHandler
     })
   }
 
