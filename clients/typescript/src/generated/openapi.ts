@@ -1309,7 +1309,10 @@ export type components = {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request id: the caller's `X-Request-Id` when it is 1-128 of `A-Z a-z 0-9 . _ : = + / @ -`, else a new UUID. The same id is on the request's log lines (`reqId`). */
+        RequestId: string;
+    };
     pathItems: never;
 };
 export type $defs = Record<string, never>;
@@ -1326,6 +1329,7 @@ export interface operations {
             /** @description The metrics, in the Prometheus text format 0.0.4. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1335,6 +1339,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1355,6 +1360,7 @@ export interface operations {
             /** @description This instance is alive, or ready to decide. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1364,6 +1370,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1384,6 +1391,7 @@ export interface operations {
             /** @description This instance is alive, or ready to decide. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1393,6 +1401,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1402,6 +1411,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1446,6 +1456,7 @@ export interface operations {
             /** @description The campaign to show (or null), and every candidate's verdict. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1480,6 +1491,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1501,6 +1513,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1510,6 +1523,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1519,6 +1533,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1528,6 +1543,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1548,6 +1564,7 @@ export interface operations {
             /** @description StoredPolicy */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1603,6 +1620,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1612,6 +1630,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1621,6 +1640,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1691,6 +1711,7 @@ export interface operations {
             /** @description StoredPolicy */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1746,6 +1767,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1755,6 +1777,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,6 +1787,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1773,6 +1797,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1782,6 +1807,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1791,6 +1817,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1800,6 +1827,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1809,6 +1837,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1834,6 +1863,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1848,6 +1878,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1857,6 +1888,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1866,6 +1898,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1875,6 +1908,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1899,6 +1933,7 @@ export interface operations {
             /** @description The daily report's figures, recorded and under the candidate, side by side. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1908,6 +1943,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1917,6 +1953,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1926,6 +1963,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1935,6 +1973,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1944,6 +1983,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1953,6 +1993,7 @@ export interface operations {
             /** @description An error. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1962,6 +2003,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1991,6 +2033,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2005,6 +2048,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2014,6 +2058,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2023,6 +2068,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2032,6 +2078,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2055,6 +2102,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2064,6 +2112,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2073,6 +2122,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2082,6 +2132,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2091,6 +2142,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2100,6 +2152,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2134,6 +2187,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2143,6 +2197,7 @@ export interface operations {
             /** @description CampaignRecord */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2152,6 +2207,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2161,6 +2217,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2170,6 +2227,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2179,6 +2237,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2188,6 +2247,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2197,6 +2257,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2206,6 +2267,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2215,6 +2277,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2243,6 +2306,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2250,6 +2314,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2259,6 +2324,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2268,6 +2334,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2277,6 +2344,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2286,6 +2354,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2295,6 +2364,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2304,6 +2374,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2313,6 +2384,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2343,6 +2415,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2352,6 +2425,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2361,6 +2435,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2370,6 +2445,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2379,6 +2455,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2388,6 +2465,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2397,6 +2475,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2406,6 +2485,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2415,6 +2495,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2424,6 +2505,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2452,6 +2534,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2461,6 +2544,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2470,6 +2554,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2479,6 +2564,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2488,6 +2574,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2497,6 +2584,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2506,6 +2594,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2515,6 +2604,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2524,6 +2614,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2549,6 +2640,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2563,6 +2655,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2572,6 +2665,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2581,6 +2675,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2590,6 +2685,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2634,6 +2730,7 @@ export interface operations {
             /** @description How many events were counted, and why the others were not. */
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2654,6 +2751,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2675,6 +2773,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2684,6 +2783,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2693,6 +2793,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2702,6 +2803,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2711,6 +2813,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2734,6 +2837,7 @@ export interface operations {
             /** @description A user's preferences as decisions apply them; a user never seen has the defaults (all on, no snooze). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2752,6 +2856,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2761,6 +2866,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2770,6 +2876,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2779,6 +2886,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2815,6 +2923,7 @@ export interface operations {
             /** @description A user's preferences as decisions apply them; a user never seen has the defaults (all on, no snooze). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2833,6 +2942,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2842,6 +2952,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2851,6 +2962,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2860,6 +2972,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2869,6 +2982,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2878,6 +2992,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2901,6 +3016,7 @@ export interface operations {
             /** @description A user's preference changes: when, what, and by whom. Erased with the user. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2910,6 +3026,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2919,6 +3036,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2928,6 +3046,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2937,6 +3056,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2960,6 +3080,7 @@ export interface operations {
             /** @description Erased (also when nothing was stored). */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2967,6 +3088,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2976,6 +3098,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2985,6 +3108,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2994,6 +3118,7 @@ export interface operations {
             /** @description An error. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3003,6 +3128,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3028,6 +3154,7 @@ export interface operations {
             /** @description Per day: requests, decisions, pop-ups allowed and shown, suppressions by reason, and the two reduction figures. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3037,6 +3164,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3046,6 +3174,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3055,6 +3184,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3064,6 +3194,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3093,6 +3224,7 @@ export interface operations {
             /** @description Per campaign over the range. `Accept: text/csv` gives the same rows as CSV (RFC 4180, header row). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3102,6 +3234,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3111,6 +3244,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3120,6 +3254,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3129,6 +3264,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3149,6 +3285,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3158,6 +3295,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3178,6 +3316,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3187,6 +3326,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3207,6 +3347,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3216,6 +3357,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3239,6 +3381,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3248,6 +3391,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3257,6 +3401,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3266,6 +3411,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3275,6 +3421,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3305,6 +3452,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3314,6 +3462,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3323,6 +3472,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,6 +3482,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,6 +3492,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3350,6 +3502,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3359,6 +3512,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3391,6 +3545,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3400,6 +3555,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3409,6 +3565,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3418,6 +3575,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3427,6 +3585,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3436,6 +3595,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3445,6 +3605,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3475,6 +3636,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3484,6 +3646,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3493,6 +3656,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3502,6 +3666,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3511,6 +3676,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3520,6 +3686,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3529,6 +3696,7 @@ export interface operations {
             /** @description The store did not answer: retry later. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3554,6 +3722,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3563,6 +3732,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3583,6 +3753,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3592,6 +3763,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3612,6 +3784,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3621,6 +3794,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3641,6 +3815,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3650,6 +3825,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3670,6 +3846,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3679,6 +3856,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
