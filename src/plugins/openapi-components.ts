@@ -108,7 +108,30 @@ export function contractSchema (schema: Json, scope: string | undefined, namesUs
   return named
 }
 
-interface Document { paths: Record<string, Record<string, { operationId?: string, requestBody?: { content?: Record<string, Json> } }>> }
+interface Operation { operationId?: string, requestBody?: { content?: Record<string, Json> }, responses?: Record<string, { headers?: Record<string, Json> }> }
+interface Document { paths: Record<string, Record<string, Operation>>, components?: { headers?: Record<string, Json> } }
+
+/** Every answer, errors included, echoes the request id (src/plugins/request-id.ts): one header component, referenced by each response. */
+export function addRequestIdHeaders<D> (document: D): D {
+  const doc = document as Document
+  doc.components = doc.components ?? {}
+  doc.components.headers = {
+    ...doc.components.headers,
+    RequestId: {
+      description: 'The request id: the caller\'s `X-Request-Id` when it is 1-128 of `A-Z a-z 0-9 . _ : = + / @ -`, else a new UUID. ' +
+        'The same id is on the request\'s log lines (`reqId`).',
+      schema: { type: 'string', maxLength: 128 }
+    }
+  }
+  for (const item of Object.values(doc.paths)) {
+    for (const op of Object.values(item)) {
+      for (const response of Object.values(op.responses ?? {})) {
+        response.headers = { ...response.headers, 'X-Request-Id': { $ref: '#/components/headers/RequestId' } }
+      }
+    }
+  }
+  return document
+}
 
 /** Request examples go on the media type: @fastify/swagger drops a `$ref`'s siblings from the body schema. */
 export function addRequestExamples<D> (document: D): D {

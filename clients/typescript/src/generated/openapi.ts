@@ -1309,7 +1309,10 @@ export type components = {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request id: the caller's `X-Request-Id` when it is 1-128 of `A-Z a-z 0-9 . _ : = + / @ -`, else a new UUID. The same id is on the request's log lines (`reqId`). */
+        RequestId: string;
+    };
     pathItems: never;
 };
 export type $defs = Record<string, never>;
@@ -1326,6 +1329,7 @@ export interface operations {
             /** @description The metrics, in the Prometheus text format 0.0.4. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1335,6 +1339,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1355,6 +1360,7 @@ export interface operations {
             /** @description This instance is alive, or ready to decide. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1364,6 +1370,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1384,6 +1391,7 @@ export interface operations {
             /** @description This instance is alive, or ready to decide. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1395,6 +1403,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1404,6 +1413,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1448,6 +1458,7 @@ export interface operations {
             /** @description The campaign to show (or null), and every candidate's verdict. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1482,6 +1493,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1503,6 +1515,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1512,6 +1525,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1521,6 +1535,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1530,6 +1545,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1541,6 +1557,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1561,6 +1578,7 @@ export interface operations {
             /** @description StoredPolicy */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1616,6 +1634,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1625,6 +1644,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1636,6 +1656,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1706,6 +1727,7 @@ export interface operations {
             /** @description StoredPolicy */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1761,6 +1783,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1770,6 +1793,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +1803,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1788,6 +1813,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1797,6 +1823,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1806,6 +1833,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1815,6 +1843,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1826,6 +1855,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1851,6 +1881,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1865,6 +1896,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1874,6 +1906,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1883,6 +1916,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1894,6 +1928,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1918,6 +1953,7 @@ export interface operations {
             /** @description The daily report's figures, recorded and under the candidate, side by side. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1927,6 +1963,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1936,6 +1973,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1945,6 +1983,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1954,6 +1993,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1963,6 +2003,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1972,6 +2013,7 @@ export interface operations {
             /** @description An error. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1983,6 +2025,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2012,6 +2055,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2026,6 +2070,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2035,6 +2080,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2044,6 +2090,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2055,6 +2102,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2078,6 +2126,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2087,6 +2136,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2096,6 +2146,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2105,6 +2156,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2114,6 +2166,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2125,6 +2178,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2159,6 +2213,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2168,6 +2223,7 @@ export interface operations {
             /** @description CampaignRecord */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2177,6 +2233,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2186,6 +2243,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2195,6 +2253,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2204,6 +2263,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2213,6 +2273,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2222,6 +2283,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2231,6 +2293,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2242,6 +2305,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2270,6 +2334,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2277,6 +2342,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2286,6 +2352,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2295,6 +2362,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2304,6 +2372,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2313,6 +2382,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2322,6 +2392,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2331,6 +2402,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2342,6 +2414,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2372,6 +2445,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2381,6 +2455,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2390,6 +2465,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2399,6 +2475,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2408,6 +2485,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2417,6 +2495,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2426,6 +2505,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2435,6 +2515,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2444,6 +2525,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2455,6 +2537,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,6 +2566,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2492,6 +2576,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2501,6 +2586,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2510,6 +2596,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2519,6 +2606,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2528,6 +2616,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2537,6 +2626,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2546,6 +2636,7 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2557,6 +2648,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2582,6 +2674,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2596,6 +2689,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2605,6 +2699,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2614,6 +2709,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2625,6 +2721,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2669,6 +2766,7 @@ export interface operations {
             /** @description How many events were counted, and why the others were not. */
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2689,6 +2787,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2710,6 +2809,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2719,6 +2819,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2728,6 +2829,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2737,6 +2839,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2748,6 +2851,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2771,6 +2875,7 @@ export interface operations {
             /** @description A user's preferences as decisions apply them; a user never seen has the defaults (all on, no snooze). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2789,6 +2894,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2798,6 +2904,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2807,6 +2914,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2818,6 +2926,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2854,6 +2963,7 @@ export interface operations {
             /** @description A user's preferences as decisions apply them; a user never seen has the defaults (all on, no snooze). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2872,6 +2982,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2881,6 +2992,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2890,6 +3002,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2899,6 +3012,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2908,6 +3022,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2919,6 +3034,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2942,6 +3058,7 @@ export interface operations {
             /** @description A user's preference changes: when, what, and by whom. Erased with the user. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2951,6 +3068,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2960,6 +3078,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2969,6 +3088,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2980,6 +3100,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3003,6 +3124,7 @@ export interface operations {
             /** @description Erased (also when nothing was stored). */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3010,6 +3132,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3019,6 +3142,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3028,6 +3152,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3039,6 +3164,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3050,6 +3176,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3075,6 +3202,7 @@ export interface operations {
             /** @description Per day: requests, decisions, pop-ups allowed and shown, suppressions by reason, and the two reduction figures. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3084,6 +3212,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3093,6 +3222,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3102,6 +3232,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3113,6 +3244,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3142,6 +3274,7 @@ export interface operations {
             /** @description Per campaign over the range. `Accept: text/csv` gives the same rows as CSV (RFC 4180, header row). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3151,6 +3284,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3160,6 +3294,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3169,6 +3304,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3180,6 +3316,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3200,6 +3337,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3209,6 +3347,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3229,6 +3368,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3238,6 +3378,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3258,6 +3399,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3267,6 +3409,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3290,6 +3433,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3299,6 +3443,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3308,6 +3453,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3317,6 +3463,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3328,6 +3475,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3358,6 +3506,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3367,6 +3516,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3376,6 +3526,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3385,6 +3536,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3394,6 +3546,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3403,6 +3556,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3414,6 +3568,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3446,6 +3601,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3455,6 +3611,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3464,6 +3621,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3473,6 +3631,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3482,6 +3641,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3491,6 +3651,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3502,6 +3663,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3532,6 +3694,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3541,6 +3704,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3550,6 +3714,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3559,6 +3724,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3568,6 +3734,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3577,6 +3744,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3588,6 +3756,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
                     "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3613,6 +3782,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3622,6 +3792,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3642,6 +3813,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3651,6 +3823,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3671,6 +3844,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3680,6 +3854,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3700,6 +3875,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3709,6 +3885,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3729,6 +3906,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3738,6 +3916,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
