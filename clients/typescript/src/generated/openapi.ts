@@ -65,7 +65,7 @@ export type paths = {
         put?: never;
         /**
          * Decide which one of the candidates to show, if any
-         * @description Checks every rule for every candidate and reserves the impression of the one shown, atomically. A suppressed candidate is a normal answer with its reason, never an error.
+         * @description Checks every rule for every candidate and reserves the impression of the one shown, atomically. A suppressed candidate is a normal answer with its reason, never an error. 503 (with `Retry-After`): this instance is overloaded and sheds load: the client shows nothing, as for a timeout.
          */
         post: operations["decide"];
         delete?: never;
@@ -1398,9 +1398,11 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -1550,6 +1552,18 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getPolicy: {
@@ -1637,9 +1651,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -1834,9 +1850,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -1905,9 +1923,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2000,9 +2020,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2075,9 +2097,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2149,9 +2173,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2274,9 +2300,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2381,9 +2409,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2502,9 +2532,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2611,9 +2643,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2682,9 +2716,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2810,9 +2846,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2883,9 +2921,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2989,9 +3029,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3053,9 +3095,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3118,6 +3162,8 @@ export interface operations {
             /** @description An error. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3125,9 +3171,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3191,9 +3239,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3261,9 +3311,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3418,9 +3470,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3509,9 +3563,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3602,9 +3658,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3693,9 +3751,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
