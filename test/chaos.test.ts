@@ -108,7 +108,9 @@ describe('chaos: Redis restarted, paused and filled to maxmemory under load from
         // The client confirms the impression, through the other instance.
         const eventSentAt = Date.now()
         const ev = await apps[(i + 1) % 2]!.inject({
-          method: 'POST', url: '/v1/events', headers: AUTH,
+          method: 'POST',
+          url: '/v1/events',
+          headers: AUTH,
           payload: { events: [{ decisionId: body.decisionId, userId, campaignId: body.show.campaignId, type: 'shown' }] }
         })
         eventStatuses[ev.statusCode] = (eventStatuses[ev.statusCode] ?? 0) + 1
