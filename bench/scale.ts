@@ -4,7 +4,8 @@
  * process: autocannon, closed loop, the connections split evenly over the instances, as a load
  * balancer would). For each instance count it prints decisions/s, popguard CPU per decision
  * (all instances' CPU from /proc over the decisions), each shard's redis-server CPU (INFO cpu:
- * share of a core, and per decision) and the generator's own CPU. Separate ports rather than
+ * share of a core, and per decision), the instances' CPU with no load (2 s after the warm-up)
+ * and the generator's own CPU. Separate ports rather than
  * node's cluster module behind one port: that is how a deployment runs them (one process per
  * container or pod behind a load balancer), and it keeps each process's CPU apart.
  * docs/benchmark.md, "Horizontal scale".
@@ -59,7 +60,7 @@ async function redisCpuMs (clients: Redis[]): Promise<number[]> {
   }))
 }
 
-interface Row { instances: number, rps: number, failed: number, popguardCpuMsPerDecision: number, popguardCores: number, shardCores: number[], redisCpuMsPerDecision: number, generatorCores: number }
+interface Row { instances: number, idleCores: number, rps: number, failed: number, popguardCpuMsPerDecision: number, popguardCores: number, shardCores: number[], redisCpuMsPerDecision: number, generatorCores: number }
 
 async function runWith (count: number, nodes: ClusterNode[], shards: Redis[], workload: Workload): Promise<Row> {
   say(`${count} instance(s): starting`)
@@ -100,6 +101,11 @@ async function runWith (count: number, nodes: ClusterNode[], shards: Redis[], wo
     say(`${count} instance(s): warm-up ${WARMUP} s, ${CONNECTIONS} connections`)
     await drive(WARMUP)
   }
+  // What the instances use with no load at all (timers, metrics, governance checks, report flushes).
+  const idleBefore = names.map(cpuMs)
+  const idleWall = performance.now()
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const idleCores = names.map(cpuMs).reduce((n, c, k) => n + c - (idleBefore[k] ?? NaN), 0) / (performance.now() - idleWall)
   say(`${count} instance(s): measuring ${SECONDS} s (load average ${load()})`)
   const cpuBefore = names.map(cpuMs)
   const redisBefore = await redisCpuMs(shards)
@@ -120,6 +126,7 @@ async function runWith (count: number, nodes: ClusterNode[], shards: Redis[], wo
   const shardMs = redisAfter.map((c, k) => c - (redisBefore[k] ?? NaN))
   const row: Row = {
     instances: count,
+    idleCores,
     rps: ok / (wallMs / 1000),
     failed,
     popguardCpuMsPerDecision: popguardMs / ok,
@@ -155,11 +162,11 @@ async function main (): Promise<void> {
     for (const count of COUNTS) rows.push(await runWith(count, cluster.nodes, shards, workload))
     const out = (line: string): void => { process.stdout.write(line + '\n') }
     out(`${cpus().length} cores; load average before ${loadBefore}, after ${load()}; ${CONNECTIONS} connections, ${SECONDS} s per instance count, uniform workload over ${args.users} users`)
-    out('| instances | decisions/s | x 1 instance | failed | popguard CPU ms/decision | popguard cores | redis cores per shard | redis CPU ms/decision (all shards) | generator cores |')
-    out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+    out('| instances | decisions/s | x 1 instance | failed | popguard CPU ms/decision | popguard cores | popguard cores idle | redis cores per shard | redis CPU ms/decision (all shards) | generator cores |')
+    out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     const base = rows[0]?.rps ?? NaN
     for (const r of rows) {
-      out(`| ${r.instances} | ${Math.round(r.rps)} | ${(r.rps / base).toFixed(2)} | ${r.failed} | ${r.popguardCpuMsPerDecision.toFixed(3)} | ${r.popguardCores.toFixed(2)} | ${r.shardCores.map((c) => c.toFixed(2)).join(' / ')} | ${r.redisCpuMsPerDecision.toFixed(3)} | ${r.generatorCores.toFixed(2)} |`)
+      out(`| ${r.instances} | ${Math.round(r.rps)} | ${(r.rps / base).toFixed(2)} | ${r.failed} | ${r.popguardCpuMsPerDecision.toFixed(3)} | ${r.popguardCores.toFixed(2)} | ${r.idleCores.toFixed(2)} | ${r.shardCores.map((c) => c.toFixed(2)).join(' / ')} | ${r.redisCpuMsPerDecision.toFixed(3)} | ${r.generatorCores.toFixed(2)} |`)
     }
   } finally {
     for (const c of shards) c.disconnect()
