@@ -11,6 +11,8 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: no compiler, no dev dependencies, not root.
+# NODE_ENV=production: a run needs keys, a policy file and a Redis (REDIS_URL, REDIS_CLUSTER_NODES or
+# REDIS_SENTINELS; README), else it exits 78 naming the variables.
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app

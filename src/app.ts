@@ -11,6 +11,7 @@ import { answerClientError, connectionsPlugin, DEFAULT_TIMEOUTS, MAX_PARAM_LENGT
 import { contextPlugin } from './plugins/context.js'
 import { answerFrameworkError, errorsPlugin } from './plugins/errors.js'
 import { governancePlugin } from './plugins/governance.js'
+import { loadSheddingPlugin } from './plugins/load-shedding.js'
 import { metricsPlugin, metricsSourcesPlugin } from './plugins/metrics.js'
 import { openApiPlugin } from './plugins/openapi.js'
 import { reportsPlugin } from './plugins/reports.js'
@@ -93,6 +94,8 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   await app.register(validationPlugin)
   await app.register(errorsPlugin)
   await app.register(corsPlugin)
+  // Before authentication and the end-user token: a shed request costs as little as possible.
+  await app.register(loadSheddingPlugin)
   await app.register(authPlugin)
   await app.register(endUserTokensPlugin)
   await app.register(openApiPlugin)

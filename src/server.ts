@@ -6,7 +6,7 @@ import { PolicyFileError } from './config/policy-file.js'
 
 function sayWhatRuns (log: Logger, config: AppConfig): void {
   if (config.redis === null) {
-    log.warn('REDIS_URL is not set: using the IN-MEMORY store. State is lost on restart and NOT shared: run ONE instance only.')
+    log.warn('No REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS: using the IN-MEMORY store. State is lost on restart and NOT shared: run ONE instance only.')
   }
   if (config.devKeys) log.warn('POPGUARD_API_KEYS is not set: the development keys from the README are accepted.')
   if (config.policyFile === null) log.warn({ file: EXAMPLE_POLICY_FILE }, 'POPGUARD_POLICY_FILE is not set: using the example policy.')

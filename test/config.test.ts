@@ -59,7 +59,23 @@ describe('configuration from the environment', () => {
     [{ POPGUARD_REPORTS_MAX_PENDING_USERS: 'many' }, 'POPGUARD_REPORTS_MAX_PENDING_USERS'],
     [{ NODE_ENV: 'production', POPGUARD_POLICY_FILE: 'p.json', POPGUARD_LOG_KEY: 'x'.repeat(32) }, 'POPGUARD_API_KEYS'],
     [{ NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_LOG_KEY: 'x'.repeat(32) }, 'POPGUARD_POLICY_FILE'],
-    [{ NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_POLICY_FILE: 'p.json' }, 'POPGUARD_LOG_KEY']
+    [{ NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_POLICY_FILE: 'p.json' }, 'POPGUARD_LOG_KEY'],
+    [{ REDIS_SENTINELS: 's1:26379,s2' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:26379,s2:99999', REDIS_SENTINEL_NAME: 'main' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:26379' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINEL_NAME: 'main' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINEL_PASSWORD: 'secret', REDIS_URL: 'redis://r:6379' }, 'REDIS_SENTINEL_PASSWORD'],
+    [{ REDIS_TLS: 'yes', REDIS_URL: 'redis://r:6379' }, 'REDIS_TLS'],
+    [{ REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'main' }, 'REDIS_SENTINELS'],
+    [{ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r1:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ POPGUARD_STORE: 'memory', REDIS_URL: 'redis://r:6379' }, 'POPGUARD_STORE'],
+    [{ POPGUARD_STORE: 'redis' }, 'POPGUARD_STORE'],
+    [{ POPGUARD_STORE: 'disk' }, 'POPGUARD_STORE'],
+    [{ POPGUARD_REDIS_WAIT_REPLICAS: '1' }, 'POPGUARD_REDIS_WAIT_REPLICAS'],
+    [{ REDIS_URL: 'redis://r:6379', POPGUARD_REDIS_WAIT_TIMEOUT_MS: '20' }, 'POPGUARD_REDIS_WAIT_TIMEOUT_MS'],
+    [{ REDIS_URL: 'redis://r:6379', POPGUARD_REDIS_WAIT_REPLICAS: '1', POPGUARD_REDIS_WAIT_TIMEOUT_MS: '90' }, 'POPGUARD_REDIS_WAIT_TIMEOUT_MS'],
+    [{ POPGUARD_SHED_RETRY_AFTER_S: '0' }, 'POPGUARD_SHED_RETRY_AFTER_S'],
+    [{ POPGUARD_SHED_MAX_IN_FLIGHT: 'lots' }, 'POPGUARD_SHED_MAX_IN_FLIGHT']
   ])('stops on %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`))
@@ -69,6 +85,41 @@ describe('configuration from the environment', () => {
     const c = loadConfig({ POPGUARD_API_KEYS: 'app:client+preferences:secret-one-1234, ops:admin:secret-two-1234', REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' })
     expect(c.apiKeys.map((k) => [k.name, [...k.scopes]])).toEqual([['app', ['client', 'preferences']], ['ops', ['admin']]])
     expect(c.redis?.clusterNodes).toEqual([{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }])
+  })
+
+  it('reads Sentinel with its credentials and TLS, apart from the data nodes\' ones', () => {
+    const c = loadConfig({
+      REDIS_SENTINELS: 's1:26379,s2:26380',
+      REDIS_SENTINEL_NAME: 'popguard',
+      REDIS_PASSWORD: 'data-secret',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+      REDIS_TLS: 'true'
+    })
+    expect(c.redis).toEqual({
+      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      sentinelName: 'popguard',
+      password: 'data-secret',
+      sentinelPassword: 'sentinel-secret',
+      tls: true,
+      commandTimeoutMs: 100
+    })
+  })
+
+  it('reads strict replication (WAIT) and the load-shedding limits', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379', POPGUARD_REDIS_WAIT_REPLICAS: '1' }).waitReplicas).toEqual({ replicas: 1, timeoutMs: 50 })
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).waitReplicas).toBeNull()
+    expect(loadConfig({ POPGUARD_SHED_MAX_IN_FLIGHT: '64', POPGUARD_SHED_MAX_HEAP_MB: '0' }).shedding)
+      .toEqual({ maxInFlight: 64, maxEventLoopDelayMs: 25, maxHeapUsedBytes: 0, retryAfterSeconds: 1 })
+  })
+
+  const production = { NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_POLICY_FILE: 'p.json', POPGUARD_LOG_KEY: 'x'.repeat(32) }
+
+  it('refuses production without Redis, naming the three ways to give it, unless the memory store is chosen', () => {
+    expect(() => loadConfig(production)).toThrow(/^REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS: .*POPGUARD_STORE=memory/)
+    expect(loadConfig({ ...production, POPGUARD_STORE: 'memory' }).redis).toBeNull()
+    expect(loadConfig({ ...production, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm' }).redis?.sentinels).toHaveLength(1)
+    // Outside production the memory store stays the default.
+    expect(loadConfig({}).redis).toBeNull()
   })
 })
 

@@ -11,7 +11,7 @@ const read = (path: string): string => readFileSync(new URL(path, root), 'utf8')
 
 // The environment variables of DESIGN.md's "Configuration" section.
 const configVariables = [
-  'PORT', 'HOST', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'POPGUARD_POLICY_FILE',
+  'PORT', 'HOST', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'POPGUARD_POLICY_FILE',
   'POPGUARD_API_KEYS', 'POPGUARD_LOG_KEY', 'LOG_LEVEL', 'NODE_ENV'
 ]
 

@@ -55,6 +55,7 @@ describe('log output', () => {
   it('stays JSON lines in production when stdout is a terminal, and the server starts and stops cleanly', async () => {
     const { code, output } = await startOnATerminal({
       NODE_ENV: 'production',
+      POPGUARD_STORE: 'memory',
       POPGUARD_API_KEYS: 'ops:client:a-long-production-secret',
       POPGUARD_POLICY_FILE: POLICY,
       POPGUARD_LOG_KEY: 'a-production-log-key-of-some-length'

@@ -39,15 +39,24 @@ async function startServer (env: Record<string, string>): Promise<{ code: number
 }
 
 describe('NODE_ENV=production', () => {
-  it('starts with keys, a policy file and a log key (in memory), and exits cleanly on SIGTERM', async () => {
-    const { code, output } = await startServer(PRODUCTION)
+  it('starts with keys, a policy file and a log key (in memory, chosen explicitly), and exits cleanly on SIGTERM', async () => {
+    const { code, output } = await startServer({ ...PRODUCTION, POPGUARD_STORE: 'memory' })
     expect(output).toContain('popguard is listening')
+    expect(output).toContain('IN-MEMORY')
     expect(code, output).toBe(0)
+  }, 60_000)
+
+  it('refuses to start without Redis unless the memory store is chosen, naming the variables (exit 78)', async () => {
+    const { code, output } = await startServer(PRODUCTION)
+    expect(code, output).toBe(78)
+    for (const variable of ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'POPGUARD_STORE']) expect(output).toContain(variable)
+    expect(output).not.toContain('popguard is listening')
+    expect(output).not.toMatch(/\bat .+:\d+:\d+/)
   }, 60_000)
 
   // One at a time: three tsx compiles at once on a loaded machine were what ran past the kill.
   it.each(['POPGUARD_API_KEYS', 'POPGUARD_POLICY_FILE', 'POPGUARD_LOG_KEY'] as const)('refuses to start without %s and says so', async (variable) => {
-    const env: Record<string, string> = { ...PRODUCTION }
+    const env: Record<string, string> = { ...PRODUCTION, POPGUARD_STORE: 'memory' }
     delete env[variable]
     const { code, output } = await startServer(env)
     expect(code, output).not.toBe(0)

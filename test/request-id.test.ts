@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { committedSpec, operations } from './helpers/openapi.js'
 import { AUTH, CLIENT_KEY, campaign, policy, testApp, type TestApp } from './helpers/app.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -66,5 +67,15 @@ describe('request ids and access lines', () => {
     await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'probe-1' } })
     await t.app.inject({ url: '/metrics', headers: { 'x-request-id': 'probe-2' } })
     expect([...byReqId('probe-1'), ...byReqId('probe-2')]).toEqual([])
+  })
+
+  it('is declared on every answer of every operation in the contract, as the answers carry it', async () => {
+    const missing = operations(committedSpec()).flatMap((op) => Object.entries(op.responses)
+      .filter(([, r]) => (r as { headers?: Record<string, unknown> }).headers?.['X-Request-Id'] === undefined)
+      .map(([status]) => `${op.method} ${op.path} ${status}`))
+    expect(missing).toEqual([])
+    const unauthorized = await t.app.inject({ method: 'GET', url: '/v1/policy' })
+    expect(unauthorized.statusCode).toBe(401)
+    expect(unauthorized.headers['x-request-id']).toMatch(UUID)
   })
 })

@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { SheddingLimits } from '../plugins/load-shedding.js'
+import type { RedisTarget } from '../redis/connection.js'
 import { DEFAULT_STORE_TIMEOUT_MS } from '../redis/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
 import { parseEndUserTokens, type EndUserTokenRules } from './end-user-tokens.js'
@@ -10,6 +12,15 @@ const Env = Type.Object({
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^[^,:]+:[0-9]{1,5}(,[^,:]+:[0-9]{1,5})*$' })),
+  REDIS_SENTINELS: Type.Optional(Type.String({ pattern: '^[^,:]+:[0-9]{1,5}(,[^,:]+:[0-9]{1,5})*$' })),
+  REDIS_SENTINEL_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  REDIS_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  REDIS_SENTINEL_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  REDIS_TLS: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  REDIS_SENTINEL_TLS: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  POPGUARD_STORE: Type.Optional(Type.Union([Type.Literal('redis'), Type.Literal('memory')])),
   POPGUARD_POLICY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   POPGUARD_POLICY_OVERWRITE: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   POPGUARD_API_KEYS: Type.Optional(Type.String()),
@@ -24,6 +35,12 @@ const Env = Type.Object({
   POPGUARD_REPORTS_RETENTION_DAYS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   POPGUARD_REPORTS_MAX_PENDING_USERS: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
   POPGUARD_ERASE_RATE: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_REDIS_WAIT_REPLICAS: Type.Optional(Type.String({ pattern: '^[0-9]$' })),
+  POPGUARD_REDIS_WAIT_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_SHED_MAX_IN_FLIGHT: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_SHED_MAX_HEAP_MB: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  POPGUARD_SHED_RETRY_AFTER_S: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   POPGUARD_SIMULATE_LOG_FILE: Type.Optional(Type.String({ minLength: 1 })),
   POPGUARD_SIMULATE_MAX_UPLOAD_BYTES: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })),
   POPGUARD_SIMULATE_MAX_USERS: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
@@ -40,7 +57,7 @@ export interface AppConfig {
   host: string
   production: boolean
   /** null: the in-memory store (one instance only). */
-  redis: { url?: string, clusterNodes?: { host: string, port: number }[], commandTimeoutMs: number } | null
+  redis: RedisTarget | null
   /** null: the example policy shipped in examples/ (development only). */
   policyFile: string | null
   /** The policy file replaces the stored policy at boot (normally it only seeds an empty store). */
@@ -78,6 +95,13 @@ export interface AppConfig {
    * capped user's marketing requests without Redis after Redis said so (docs/architecture.md).
    */
   overLimitCacheMs: number
+  /**
+   * Strict replication (POPGUARD_REDIS_WAIT_REPLICAS > 0): every decision waits for that many
+   * replicas to acknowledge its writes (WAIT), else it is answered by onStoreFailure. null: off.
+   */
+  waitReplicas: { replicas: number, timeoutMs: number } | null
+  /** Load-shedding limits (POPGUARD_SHED_*; 0 turns one off): past one, 503 with Retry-After at once. */
+  shedding: SheddingLimits
   /** Key prefix in Redis (POPGUARD_KEY_PREFIX, default `pg:v1:`): several deployments or test runs can share one Redis. */
   keyPrefix?: string
   /** The commit the image was built from (POPGUARD_COMMIT, set by the Dockerfile's build argument), or `unknown`. */
@@ -95,6 +119,9 @@ export const DEFAULT_OVERLIMIT_CACHE_MS = 60_000
 const MAX_OVERLIMIT_CACHE_MS = 3_600_000
 const DEV_LOG_KEY = 'popguard-development-log-key'
 
+/** Load-shedding defaults, measured on a 2-core machine (docs/benchmark.md, "Load shedding"). */
+export const DEFAULT_SHEDDING: SheddingLimits = { maxInFlight: 256, maxEventLoopDelayMs: 25, maxHeapUsedBytes: 1024 * 2 ** 20, retryAfterSeconds: 1 }
+
 function checkShape (env: Record<string, string | undefined>): Env {
   const picked = Object.fromEntries(Object.keys(Env.properties).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]))
   const error = envChecker.Errors(picked).First()
@@ -104,11 +131,72 @@ function checkShape (env: Record<string, string | undefined>): Env {
   return picked as Env
 }
 
-function parseClusterNodes (text: string): { host: string, port: number }[] {
-  return text.split(',').map((hp) => {
+function parseNodes (variable: string, text: string): { host: string, port: number }[] {
+  const nodes = text.split(',').map((hp) => {
     const [host, port] = hp.split(':')
     return { host: host ?? '', port: Number(port) }
   })
+  if (nodes.some((n) => n.port < 1 || n.port > 65535)) throw new ConfigError(variable, 'ports must be 1-65535')
+  return nodes
+}
+
+const REDIS_VARIABLES = 'REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS'
+
+/**
+ * Where Redis is: one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS (+ REDIS_SENTINEL_NAME),
+ * with credentials and TLS as ioredis takes them; null for the in-memory store, which production
+ * accepts only when POPGUARD_STORE=memory says so (caps would otherwise be counted per instance).
+ */
+function redisTarget (e: Env, production: boolean, commandTimeoutMs: number): RedisTarget | null {
+  const given = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((v) => e[v] !== undefined)
+  if (given.length > 1) throw new ConfigError(given[1] as string, `set only one of ${REDIS_VARIABLES} (also set: ${given.filter((v) => v !== given[1]).join(', ')})`)
+  if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'needs REDIS_SENTINELS')
+  if (e.POPGUARD_STORE === 'memory') {
+    if (given.length > 0) throw new ConfigError('POPGUARD_STORE', `memory, yet ${given[0] as string} is set: choose one store`)
+    return null
+  }
+  if (given.length === 0) {
+    if (e.POPGUARD_STORE === 'redis') throw new ConfigError('POPGUARD_STORE', `redis needs one of ${REDIS_VARIABLES}`)
+    if (production) {
+      throw new ConfigError(REDIS_VARIABLES, 'one is required when NODE_ENV=production (or POPGUARD_STORE=memory: one instance only, caps kept in its memory)')
+    }
+    return null
+  }
+  const auth = {
+    ...(e.REDIS_USERNAME === undefined ? {} : { username: e.REDIS_USERNAME }),
+    ...(e.REDIS_PASSWORD === undefined ? {} : { password: e.REDIS_PASSWORD }),
+    ...(e.REDIS_TLS === 'true' ? { tls: true } : {})
+  }
+  if (e.REDIS_SENTINELS !== undefined) {
+    if (e.REDIS_SENTINEL_NAME === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'required with REDIS_SENTINELS: the master\'s name the sentinels monitor')
+    return {
+      sentinels: parseNodes('REDIS_SENTINELS', e.REDIS_SENTINELS),
+      sentinelName: e.REDIS_SENTINEL_NAME,
+      ...auth,
+      ...(e.REDIS_SENTINEL_USERNAME === undefined ? {} : { sentinelUsername: e.REDIS_SENTINEL_USERNAME }),
+      ...(e.REDIS_SENTINEL_PASSWORD === undefined ? {} : { sentinelPassword: e.REDIS_SENTINEL_PASSWORD }),
+      ...(e.REDIS_SENTINEL_TLS === 'true' ? { sentinelTls: true } : {}),
+      commandTimeoutMs
+    }
+  }
+  for (const v of ['REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_SENTINEL_TLS'] as const) {
+    if (e[v] !== undefined) throw new ConfigError(v, 'needs REDIS_SENTINELS')
+  }
+  if (e.REDIS_CLUSTER_NODES !== undefined) return { clusterNodes: parseNodes('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES), ...auth, commandTimeoutMs }
+  return { url: e.REDIS_URL, ...auth, commandTimeoutMs }
+}
+
+/** POPGUARD_REDIS_WAIT_REPLICAS and its timeout, which must leave the store deadline room for the script. */
+function readWaitReplicas (e: Env, redis: RedisTarget | null, storeTimeoutMs: number): { replicas: number, timeoutMs: number } | null {
+  const replicas = Number(e.POPGUARD_REDIS_WAIT_REPLICAS ?? 0)
+  const timeoutMs = Number(e.POPGUARD_REDIS_WAIT_TIMEOUT_MS ?? Math.floor(storeTimeoutMs / 2))
+  if (e.POPGUARD_REDIS_WAIT_TIMEOUT_MS !== undefined && replicas === 0) throw new ConfigError('POPGUARD_REDIS_WAIT_TIMEOUT_MS', 'needs POPGUARD_REDIS_WAIT_REPLICAS')
+  if (replicas === 0) return null
+  if (redis === null) throw new ConfigError('POPGUARD_REDIS_WAIT_REPLICAS', 'needs Redis (the memory store has no replicas)')
+  if (timeoutMs < 1 || timeoutMs > storeTimeoutMs * 0.8) {
+    throw new ConfigError('POPGUARD_REDIS_WAIT_TIMEOUT_MS', `must be 1 to 80% of POPGUARD_STORE_TIMEOUT_MS (${Math.floor(storeTimeoutMs * 0.8)})`)
+  }
+  return { replicas, timeoutMs }
 }
 
 /** Reads and checks the environment; a bad value throws ConfigError naming the variable. */
@@ -169,11 +257,15 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     }
   }
 
-  const clusterNodes = e.REDIS_CLUSTER_NODES === undefined ? undefined : parseClusterNodes(e.REDIS_CLUSTER_NODES)
-  if (clusterNodes?.some((n) => n.port < 1 || n.port > 65535) === true) throw new ConfigError('REDIS_CLUSTER_NODES', 'ports must be 1-65535')
-  const redis = clusterNodes !== undefined
-    ? { clusterNodes, commandTimeoutMs: timeout }
-    : e.REDIS_URL !== undefined ? { url: e.REDIS_URL, commandTimeoutMs: timeout } : null
+  const redis = redisTarget(e, production, timeout)
+  const waitReplicas = readWaitReplicas(e, redis, timeout)
+  const shedding: SheddingLimits = {
+    maxInFlight: Number(e.POPGUARD_SHED_MAX_IN_FLIGHT ?? DEFAULT_SHEDDING.maxInFlight),
+    maxEventLoopDelayMs: Number(e.POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS ?? DEFAULT_SHEDDING.maxEventLoopDelayMs),
+    maxHeapUsedBytes: Number(e.POPGUARD_SHED_MAX_HEAP_MB ?? DEFAULT_SHEDDING.maxHeapUsedBytes / 2 ** 20) * 2 ** 20,
+    retryAfterSeconds: Number(e.POPGUARD_SHED_RETRY_AFTER_S ?? DEFAULT_SHEDDING.retryAfterSeconds)
+  }
+  if (shedding.retryAfterSeconds < 1) throw new ConfigError('POPGUARD_SHED_RETRY_AFTER_S', 'must be at least 1')
 
   return {
     port,
@@ -193,6 +285,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     reports: { flushEveryMs, retentionDays, maxPendingUsers },
     commit: e.POPGUARD_COMMIT ?? 'unknown',
     eraseRate,
+    shedding,
+    waitReplicas,
     simulate,
     overLimitCacheMs,
     ...(e.POPGUARD_KEY_PREFIX === undefined ? {} : { keyPrefix: e.POPGUARD_KEY_PREFIX })

@@ -126,6 +126,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  private readonly shed = new Counter({
+    name: 'popguard_requests_shed_total',
+    help: 'Requests answered 503 at once because this instance was past a load-shedding limit (POPGUARD_SHED_*), by the limit: in_flight, event_loop_delay, heap.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
   private readonly overLimitHits = new Counter({
     name: 'popguard_overlimit_cache_hits_total',
     help: 'Decisions the over-limit cache answered without Redis (each still logged and counted as a decision).',
@@ -163,6 +170,7 @@ export class Metrics {
       this.storeScriptErrors.labels({ op }).inc(0)
     }
     for (const state of BREAKER_STATES) this.breakerTransitions.labels({ state }).inc(0)
+    for (const reason of ['in_flight', 'event_loop_delay', 'heap']) this.shed.labels({ reason }).inc(0)
     const self = this
     new Gauge({ // eslint-disable-line no-new
       name: 'popguard_store_breaker_state',
@@ -293,6 +301,10 @@ export class Metrics {
 
   readonly reportUsersDropped = (n: number): void => {
     this.usersDropped.inc(n)
+  }
+
+  readonly requestShed = (reason: string): void => {
+    this.shed.inc({ reason })
   }
 
   readonly overLimitEvicted = (): void => {

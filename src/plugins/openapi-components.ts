@@ -21,8 +21,18 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   413: 'The body is larger than this operation accepts.',
   415: 'The body is not JSON (`Content-Type: application/json`).',
   428: 'A precondition header is required.',
-  503: 'The store did not answer: retry later.'
+  503: 'Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try ' +
+    'again where it is known. A client asking `decide` shows nothing.'
 }
+
+/** Statuses that may carry `Retry-After` (a rate limit, load shedding). */
+const RETRY_AFTER_STATUSES = new Set(['429', '503'])
+/** A fresh copy per response: @fastify/swagger wraps it as the header's schema. */
+const retryAfter = (): Json => ({
+  type: 'integer',
+  minimum: 1,
+  description: 'Seconds to wait before asking again (on 429, and on 503 when the instance sheds load).'
+})
 
 /**
  * A copy of `node` where every schema carrying a component's `$id` is a reference to it (the root
@@ -67,6 +77,7 @@ function describeResponses (responses: Json, examples: Record<number, unknown> |
     const example = examples?.[Number(status)]
     responses[status] = {
       description,
+      ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { 'Retry-After': retryAfter() } } : {}),
       content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } }
     }
   }
@@ -97,7 +108,30 @@ export function contractSchema (schema: Json, scope: string | undefined, namesUs
   return named
 }
 
-interface Document { paths: Record<string, Record<string, { operationId?: string, requestBody?: { content?: Record<string, Json> } }>> }
+interface Operation { operationId?: string, requestBody?: { content?: Record<string, Json> }, responses?: Record<string, { headers?: Record<string, Json> }> }
+interface Document { paths: Record<string, Record<string, Operation>>, components?: { headers?: Record<string, Json> } }
+
+/** Every answer, errors included, echoes the request id (src/plugins/request-id.ts): one header component, referenced by each response. */
+export function addRequestIdHeaders<D> (document: D): D {
+  const doc = document as Document
+  doc.components = doc.components ?? {}
+  doc.components.headers = {
+    ...doc.components.headers,
+    RequestId: {
+      description: 'The request id: the caller\'s `X-Request-Id` when it is 1-128 of `A-Z a-z 0-9 . _ : = + / @ -`, else a new UUID. ' +
+        'The same id is on the request\'s log lines (`reqId`).',
+      schema: { type: 'string', maxLength: 128 }
+    }
+  }
+  for (const item of Object.values(doc.paths)) {
+    for (const op of Object.values(item)) {
+      for (const response of Object.values(op.responses ?? {})) {
+        response.headers = { ...response.headers, 'X-Request-Id': { $ref: '#/components/headers/RequestId' } }
+      }
+    }
+  }
+  return document
+}
 
 /** Request examples go on the media type: @fastify/swagger drops a `$ref`'s siblings from the body schema. */
 export function addRequestExamples<D> (document: D): D {

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
-import { addRequestExamples, componentSchemas, contractSchema } from './openapi-components.js'
+import { addRequestExamples, addRequestIdHeaders, componentSchemas, contractSchema } from './openapi-components.js'
 
 /** The version of the API contract (v1), not of the package. */
 const API_VERSION = '1.0.0'
@@ -69,7 +69,7 @@ export const openApiPlugin = fp(async (app) => {
       const config = route.config
       return { schema: contractSchema(schema as Record<string, unknown>, config?.scope, config?.userIdsOf !== undefined, config?.linkToken === true) as typeof schema, url }
     },
-    transformObject: (documents) => 'openapiObject' in documents ? addRequestExamples(documents.openapiObject) : documents.swaggerObject
+    transformObject: (documents) => 'openapiObject' in documents ? addRequestIdHeaders(addRequestExamples(documents.openapiObject)) : documents.swaggerObject
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
 }, { name: 'popguard-openapi' })

@@ -55,7 +55,8 @@ function createUserStore (app: FastifyInstance): Store {
       log.warn({ state }, 'store circuit breaker changed')
       metrics.breakerChanged(state)
     },
-    onCall: metrics.storeCall
+    onCall: metrics.storeCall,
+    ...(config.waitReplicas === null ? {} : { waitReplicas: config.waitReplicas })
   })
 }
 

@@ -3,6 +3,17 @@ import { Redis, Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
 export interface RedisTarget {
   url?: string
   clusterNodes?: { host: string, port: number }[]
+  /** Redis with Sentinel failover: the sentinels to ask, and the master's name they monitor. */
+  sentinels?: { host: string, port: number }[]
+  sentinelName?: string
+  /** Credentials and TLS of the data nodes (standalone, Cluster, Sentinel's master and replicas). */
+  username?: string
+  password?: string
+  tls?: boolean
+  /** Credentials and TLS of the sentinels themselves. */
+  sentinelUsername?: string
+  sentinelPassword?: string
+  sentinelTls?: boolean
   /** Deadline of one command, ms. */
   commandTimeoutMs: number
 }
@@ -47,7 +58,7 @@ const PROFILES: Record<ConnectionProfile, Profile> = {
   governance: { redis: { maxRetriesPerRequest: 1 }, cluster: {} }
 }
 
-/** A client for one profile (the decision path's unless told), standalone or Redis Cluster. */
+/** A client for one profile (the decision path's unless told): standalone, Sentinel or Redis Cluster. */
 export function createRedisClient (target: RedisTarget, profile: ConnectionProfile = 'decision'): RedisClient {
   const { redis, cluster } = PROFILES[profile]
   const options: RedisOptions = {
@@ -56,11 +67,42 @@ export function createRedisClient (target: RedisTarget, profile: ConnectionProfi
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 50, 1000)
   }
-  if (target.clusterNodes !== undefined && target.clusterNodes.length > 0) {
-    return new Cluster(target.clusterNodes, { ...cluster, redisOptions: options })
+  return connectTo(target, options, cluster)
+}
+
+/**
+ * A client for one connection profile (Sentinel, Cluster or one URL), with the target's
+ * credentials and TLS over the given options.
+ */
+export function connectTo (target: RedisTarget, options: RedisOptions, clusterOptions: Omit<ClusterOptions, 'redisOptions'> = {}): RedisClient {
+  const withAuth: RedisOptions = {
+    ...options,
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls === true ? { tls: {} } : {})
   }
-  if (target.url === undefined) throw new Error('a Redis URL or cluster nodes are required')
-  return new Redis(target.url, options)
+  if (target.sentinels !== undefined && target.sentinels.length > 0) {
+    if (target.sentinelName === undefined) throw new Error('a Sentinel master name is required')
+    return new Redis({
+      ...withAuth,
+      sentinels: target.sentinels,
+      name: target.sentinelName,
+      role: 'master',
+      // Sentinel announces a new master (+switch-master): reconnect at once rather than on the next error.
+      failoverDetector: true,
+      sentinelRetryStrategy: (times) => Math.min(times * 100, 1000),
+      ...(target.sentinelUsername === undefined ? {} : { sentinelUsername: target.sentinelUsername }),
+      ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
+      // ioredis speaks TLS to the master and replicas Sentinel names only with this flag.
+      ...(target.tls === true ? { enableTLSForSentinelMode: true } : {}),
+      ...(target.sentinelTls === true ? { sentinelTLS: {} } : {})
+    })
+  }
+  if (target.clusterNodes !== undefined && target.clusterNodes.length > 0) {
+    return new Cluster(target.clusterNodes, { ...clusterOptions, redisOptions: withAuth })
+  }
+  if (target.url === undefined) throw new Error('a Redis URL, cluster nodes or sentinels are required')
+  return new Redis(target.url, withAuth)
 }
 
 /** Resolves true once the client is ready, or false after timeoutMs; never throws. */

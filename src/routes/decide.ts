@@ -12,10 +12,11 @@ const decideRoute: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['decisions'],
       summary: 'Decide which one of the candidates to show, if any',
       description: 'Checks every rule for every candidate and reserves the impression of the one shown, atomically. ' +
-        'A suppressed candidate is a normal answer with its reason, never an error.',
+        'A suppressed candidate is a normal answer with its reason, never an error. ' +
+        '503 (with `Retry-After`): this instance is overloaded and sheds load: the client shows nothing, as for a timeout.',
       security: [{ apiKey: [] }],
       body: DecideBody,
-      response: { 200: DecideAnswer, ...errorResponses(400, 401, 403, 413, 415) }
+      response: { 200: DecideAnswer, ...errorResponses(400, 401, 403, 413, 415, 503) }
     }
   }, async (request) => app.decisions.decide(request.body, request.log))
 }

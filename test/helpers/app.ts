@@ -47,9 +47,12 @@ export class TestClock {
 /** A unique key prefix per app, so tests share one Redis without flushing it. */
 export const uniquePrefix = (): string => `pg:test:${randomUUID().slice(0, 8)}:`
 
+/** No load shedding: a loaded test machine must not shed another test's requests (test/load-shedding.test.ts turns it on). */
+export const NO_SHEDDING: AppConfig['shedding'] = { maxInFlight: 0, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, retryAfterSeconds: 1 }
+
 /** The over-limit cache is off unless a test turns it on (kind `redis-cached`, or `overLimitCacheMs`). */
 export function testConfig (over: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({ LOG_LEVEL: 'silent' }), overLimitCacheMs: 0, ...over }
+  return { ...loadConfig({ LOG_LEVEL: 'silent' }), overLimitCacheMs: 0, shedding: NO_SHEDDING, ...over }
 }
 
 /** The over-limit cache's invalidation channel under a test's key prefix. */

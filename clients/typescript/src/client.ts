@@ -1,7 +1,7 @@
 import { EventQueue, type FlushResult } from './event-queue.js'
 import { newId } from './ids.js'
 import { onPageHide } from './page-lifecycle.js'
-import { type Attempt, errorBodyOf, retryable, send, type TransportOptions } from './transport.js'
+import { type Attempt, errorBodyOf, retryNow, send, type TransportOptions } from './transport.js'
 import type { Decision, DecideRequest, DecideResponse, Event, EventType } from './types.js'
 
 export interface PopguardClientOptions {
@@ -101,7 +101,7 @@ export class PopguardClient {
       for (;;) {
         attempts++
         attempt = await send(this.transport, 'POST', '/v1/decide', body, this.timeoutMs, { requestId })
-        if (!retryable(attempt) || attempts > this.retries) break
+        if (!retryNow(attempt) || attempts > this.retries) break
         await sleep(this.retryDelayMs)
       }
     } catch {

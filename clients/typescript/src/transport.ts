@@ -10,7 +10,7 @@ export interface TransportOptions {
 
 /** What one HTTP attempt gave: a status and parsed body, or why there was none. */
 export type Attempt =
-  | { kind: 'answer', status: number, body: unknown }
+  | { kind: 'answer', status: number, body: unknown, retryAfter?: string }
   | { kind: 'timeout' | 'network_error' | 'token_error' }
 
 type FetchInit = NonNullable<Parameters<typeof fetch>[1]>
@@ -39,7 +39,8 @@ export async function send (opts: TransportOptions, method: string, path: string
     const text = await res.text()
     let parsed: unknown = null
     try { parsed = text === '' ? null : JSON.parse(text) } catch { parsed = null }
-    return { kind: 'answer', status: res.status, body: parsed }
+    const retryAfter = res.headers.get('retry-after')
+    return { kind: 'answer', status: res.status, body: parsed, ...(retryAfter === null ? {} : { retryAfter }) }
   } catch {
     return { kind: controller.signal.aborted ? 'timeout' : 'network_error' }
   } finally {
@@ -52,3 +53,9 @@ export const errorBodyOf = (body: unknown): ErrorBody | undefined =>
 
 /** Worth another attempt: popguard did not answer, or answered that it could not. */
 export const retryable = (a: Attempt): boolean => a.kind === 'timeout' || a.kind === 'network_error' || (a.kind === 'answer' && a.status >= 500)
+
+/**
+ * Worth another attempt at once: retryable, unless popguard shed the request (503 with
+ * `Retry-After`: it is overloaded, and a retry 50 ms later would only add to its load).
+ */
+export const retryNow = (a: Attempt): boolean => retryable(a) && !(a.kind === 'answer' && a.status === 503 && a.retryAfter !== undefined)

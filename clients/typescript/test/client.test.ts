@@ -70,6 +70,15 @@ describe('decide', () => {
     }
   })
 
+  it('does not retry a request popguard shed (503 with Retry-After): a retry would only add to its load', async () => {
+    const p = await proxy(base, () => ({ status: 503, body: { error: 'unavailable', message: 'overloaded (in flight): retry in 1 s' }, headers: { 'retry-after': '1' } }))
+    try {
+      const d = await client({ baseUrl: p.url }).decide(ask('ts-shed'))
+      expect(d).toMatchObject({ show: null, reason: 'unavailable', status: 503, attempts: 1 })
+      expect(p.seen).toHaveLength(1)
+    } finally { await p.close() }
+  })
+
   it('shows nothing on a refusal (4xx) without retrying it', async () => {
     const d = await client({ apiKey: 'not-a-key-of-popguard' }).decide(ask('ts-erin'))
     expect(d).toMatchObject({ show: null, reason: 'refused', status: 401, attempts: 1, error: { error: 'unauthorized' } })

@@ -7,7 +7,7 @@ export interface Seen { path: string, requestIdHeader: string | undefined, body:
  * A tiny HTTP server in front of popguard: `handle` decides, per request, to forward it, answer
  * it itself, or hold it; every request it saw is kept in `seen`.
  */
-export async function proxy (upstream: string, handle: (seen: Seen, n: number) => 'forward' | 'hang' | { status: number, body: unknown } | { delayMs: number }): Promise<{ url: string, seen: Seen[], close: () => Promise<void> }> {
+export async function proxy (upstream: string, handle: (seen: Seen, n: number) => 'forward' | 'hang' | { status: number, body: unknown, headers?: Record<string, string> } | { delayMs: number }): Promise<{ url: string, seen: Seen[], close: () => Promise<void> }> {
   const seen: Seen[] = []
   const held: ServerResponse[] = []
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -19,7 +19,7 @@ export async function proxy (upstream: string, handle: (seen: Seen, n: number) =
       const action = handle(s, seen.length)
       if (action === 'hang') { held.push(res); return }
       if (typeof action === 'object' && 'status' in action) {
-        res.writeHead(action.status, { 'content-type': 'application/json' }).end(JSON.stringify(action.body))
+        res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers }).end(JSON.stringify(action.body))
         return
       }
       const headers: Record<string, string> = {}

@@ -31,6 +31,11 @@ interface ScriptedClient {
   pgErase (ledger: string, prefs: string, fatigue: string, log: string, replies: string, history: string): Promise<number>
 }
 
+/** A pipeline with the decision script on it (defineCommand adds it to pipelines too). */
+interface ScriptedPipeline {
+  pgDecide (ledger: string, prefs: string, fatigue: string, replies: string, plan: string): { wait (replicas: number, timeoutMs: number): { exec (): Promise<[Error | null, unknown][] | null> } }
+}
+
 export interface RedisStoreOptions {
   keyPrefix?: string
   /** How long a call may take before it is answered by the fallback (ms). */
@@ -45,6 +50,12 @@ export interface RedisStoreOptions {
   onConnectionError?: (err: Error) => void
   /** Error replies that are not store faults (script errors), at most one a second; each is counted by onCall. */
   onScriptError?: (op: string, err: Error) => void
+  /**
+   * Strict replication: each decision script is followed, in the same pipeline (one round trip),
+   * by `WAIT replicas timeoutMs`; a decision its replicas did not acknowledge in time is answered
+   * by the fallback, so a failover cannot lose a show the client was told about.
+   */
+  waitReplicas?: { replicas: number, timeoutMs: number }
 }
 
 function toVerdict ([reason, capId, retryMs, unenforced, shadowReason, shadowCapId]: LuaVerdict): Verdict {
@@ -121,12 +132,28 @@ export class RedisStore implements Store {
     const k = userKeys(this.prefix, userTag)
     const deadline = this.clock.toRedis(localMs() + this.timeoutMs * SCRIPT_DEADLINE_SHARE)
     if (deadline === 0 && performance.now() - this.lastSampleAt > CLOCK_RETRY_MS) this.sampleClock()
-    const [status, json] = await this.call('decide',
-      () => this.scripts.pgDecide(k.ledger, k.prefs, k.fatigue, k.replies, encodePlan(plan, deadline)),
+    const wait = this.options.waitReplicas
+    const [status, json, acked] = await this.call('decide',
+      async () => wait === undefined
+        ? await this.scripts.pgDecide(k.ledger, k.prefs, k.fatigue, k.replies, encodePlan(plan, deadline))
+        : await this.decideAndWait(k, encodePlan(plan, deadline), wait),
       ([s]) => s === LATE)
     if (status === LATE) throw new StoreUnavailableError('store decide: the script started after its deadline and recorded nothing')
+    if (wait !== undefined && (acked ?? 0) < wait.replicas) {
+      throw new StoreUnavailableError(`store decide: ${acked ?? 0} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`)
+    }
     const o = JSON.parse(json) as LuaOutcome
     return { decisionId: o.d, winner: o.w, verdicts: o.v.map(toVerdict), echo: o.e, replayed: status === REPLAYED, consentClear: o.c === 1 }
+  }
+
+  /** The decision script and WAIT in one pipeline: one round trip; WAIT's reply is the replicas that acknowledged. */
+  private async decideAndWait (k: ReturnType<typeof userKeys>, plan: string, wait: { replicas: number, timeoutMs: number }): Promise<[0 | 1 | 2, string, number]> {
+    const replies = await (this.client.pipeline() as unknown as ScriptedPipeline).pgDecide(k.ledger, k.prefs, k.fatigue, k.replies, plan)
+      .wait(wait.replicas, wait.timeoutMs).exec()
+    const failed = replies?.find(([err]) => err !== null)
+    if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('pipeline aborted')
+    const [status, json] = replies[0]?.[1] as [0 | 1 | 2, string]
+    return [status, json, replies[1]?.[1] as number]
   }
 
   async readPreferences (userTag: string): Promise<Record<string, string>> {

@@ -65,7 +65,7 @@ export type paths = {
         put?: never;
         /**
          * Decide which one of the candidates to show, if any
-         * @description Checks every rule for every candidate and reserves the impression of the one shown, atomically. A suppressed candidate is a normal answer with its reason, never an error.
+         * @description Checks every rule for every candidate and reserves the impression of the one shown, atomically. A suppressed candidate is a normal answer with its reason, never an error. 503 (with `Retry-After`): this instance is overloaded and sheds load: the client shows nothing, as for a timeout.
          */
         post: operations["decide"];
         delete?: never;
@@ -1309,7 +1309,10 @@ export type components = {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request id: the caller's `X-Request-Id` when it is 1-128 of `A-Z a-z 0-9 . _ : = + / @ -`, else a new UUID. The same id is on the request's log lines (`reqId`). */
+        RequestId: string;
+    };
     pathItems: never;
 };
 export type $defs = Record<string, never>;
@@ -1326,6 +1329,7 @@ export interface operations {
             /** @description The metrics, in the Prometheus text format 0.0.4. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1335,6 +1339,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1355,6 +1360,7 @@ export interface operations {
             /** @description This instance is alive, or ready to decide. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1364,6 +1370,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1384,15 +1391,19 @@ export interface operations {
             /** @description This instance is alive, or ready to decide. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1402,6 +1413,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1446,6 +1458,7 @@ export interface operations {
             /** @description The campaign to show (or null), and every candidate's verdict. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1480,6 +1493,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1501,6 +1515,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1510,6 +1525,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1519,6 +1535,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1528,6 +1545,19 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1548,6 +1578,7 @@ export interface operations {
             /** @description StoredPolicy */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1603,6 +1634,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1612,15 +1644,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1691,6 +1727,7 @@ export interface operations {
             /** @description StoredPolicy */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1746,6 +1783,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1755,6 +1793,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,6 +1803,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1773,6 +1813,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1782,6 +1823,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1791,6 +1833,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1800,15 +1843,19 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1834,6 +1881,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1848,6 +1896,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1857,6 +1906,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1866,15 +1916,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1899,6 +1953,7 @@ export interface operations {
             /** @description The daily report's figures, recorded and under the candidate, side by side. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1908,6 +1963,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1917,6 +1973,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1926,6 +1983,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1935,6 +1993,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1944,6 +2003,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1953,15 +2013,19 @@ export interface operations {
             /** @description An error. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1991,6 +2055,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2005,6 +2070,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2014,6 +2080,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2023,15 +2090,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2055,6 +2126,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2064,6 +2136,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2073,6 +2146,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2082,6 +2156,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2091,15 +2166,19 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2134,6 +2213,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2143,6 +2223,7 @@ export interface operations {
             /** @description CampaignRecord */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2152,6 +2233,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2161,6 +2243,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2170,6 +2253,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2179,6 +2263,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2188,6 +2273,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2197,6 +2283,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2206,15 +2293,19 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2243,6 +2334,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2250,6 +2342,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2259,6 +2352,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2268,6 +2362,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2277,6 +2372,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2286,6 +2382,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2295,6 +2392,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2304,15 +2402,19 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2343,6 +2445,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2352,6 +2455,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2361,6 +2465,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2370,6 +2475,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2379,6 +2485,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2388,6 +2495,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2397,6 +2505,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2406,6 +2515,7 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2415,15 +2525,19 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2452,6 +2566,7 @@ export interface operations {
             /** @description CampaignRecord */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2461,6 +2576,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2470,6 +2586,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2479,6 +2596,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2488,6 +2606,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2497,6 +2616,7 @@ export interface operations {
             /** @description Conflict with the current state. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2506,6 +2626,7 @@ export interface operations {
             /** @description The version in `If-Match` is no longer current. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2515,15 +2636,19 @@ export interface operations {
             /** @description A precondition header is required. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2549,6 +2674,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2563,6 +2689,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2572,6 +2699,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2581,15 +2709,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2634,6 +2766,7 @@ export interface operations {
             /** @description How many events were counted, and why the others were not. */
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2654,6 +2787,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2675,6 +2809,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2684,6 +2819,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2693,6 +2829,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2702,15 +2839,19 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2734,6 +2875,7 @@ export interface operations {
             /** @description A user's preferences as decisions apply them; a user never seen has the defaults (all on, no snooze). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2752,6 +2894,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2761,6 +2904,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2770,15 +2914,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2815,6 +2963,7 @@ export interface operations {
             /** @description A user's preferences as decisions apply them; a user never seen has the defaults (all on, no snooze). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2833,6 +2982,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2842,6 +2992,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2851,6 +3002,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2860,6 +3012,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2869,15 +3022,19 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2901,6 +3058,7 @@ export interface operations {
             /** @description A user's preference changes: when, what, and by whom. Erased with the user. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2910,6 +3068,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2919,6 +3078,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2928,15 +3088,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2960,6 +3124,7 @@ export interface operations {
             /** @description Erased (also when nothing was stored). */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2967,6 +3132,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2976,6 +3142,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2985,6 +3152,7 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2994,15 +3162,21 @@ export interface operations {
             /** @description An error. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3028,6 +3202,7 @@ export interface operations {
             /** @description Per day: requests, decisions, pop-ups allowed and shown, suppressions by reason, and the two reduction figures. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3037,6 +3212,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3046,6 +3222,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3055,15 +3232,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3093,6 +3274,7 @@ export interface operations {
             /** @description Per campaign over the range. `Accept: text/csv` gives the same rows as CSV (RFC 4180, header row). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3102,6 +3284,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3111,6 +3294,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3120,15 +3304,19 @@ export interface operations {
             /** @description The key lacks the scope of this operation, or the end-user token names another user. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3149,6 +3337,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3158,6 +3347,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3178,6 +3368,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3187,6 +3378,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3207,6 +3399,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3216,6 +3409,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3239,6 +3433,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3248,6 +3443,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3257,6 +3453,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3266,15 +3463,19 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3305,6 +3506,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3314,6 +3516,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3323,6 +3526,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,6 +3536,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,6 +3546,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3350,15 +3556,19 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3391,6 +3601,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3400,6 +3611,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3409,6 +3621,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3418,6 +3631,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3427,6 +3641,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3436,15 +3651,19 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3475,6 +3694,7 @@ export interface operations {
             /** @description What the preference centre shows its user: choices, categories, what is always on, recent marketing pop-ups. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3484,6 +3704,7 @@ export interface operations {
             /** @description Invalid input: `details` names each field at fault. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3493,6 +3714,7 @@ export interface operations {
             /** @description No valid credentials: an API key (`Authorization: Bearer <key>`), and an end-user token where the key requires one; on the preference centre, a valid link token. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3502,6 +3724,7 @@ export interface operations {
             /** @description Not found (for the preference centre: it is not configured). */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3511,6 +3734,7 @@ export interface operations {
             /** @description The body is larger than this operation accepts. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3520,15 +3744,19 @@ export interface operations {
             /** @description The body is not JSON (`Content-Type: application/json`). */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The store did not answer: retry later. */
+            /** @description Unavailable: this instance is overloaded and sheds load, or the store did not answer. `Retry-After` says when to try again where it is known. A client asking `decide` shows nothing. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before asking again (on 429, and on 503 when the instance sheds load). */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3554,6 +3782,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3563,6 +3792,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3583,6 +3813,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3592,6 +3823,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3612,6 +3844,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3621,6 +3854,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3641,6 +3875,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3650,6 +3885,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3670,6 +3906,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3679,6 +3916,7 @@ export interface operations {
             /** @description A malformed, oversized or too slow request, refused before routing (400, 408, 414, 431). */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,0 +1,203 @@
+/**
+ * Soak: popguard on its own Redis at half load (decides, and a `shown` event for every pop-up
+ * shown) for `--minutes` (default 10), sampling every `--every` seconds (default 10) popguard's
+ * RSS, V8 heap and event-loop delay and Redis's memory and key count. Prints a table as it goes
+ * and, at the end, PASS/FAIL per series: FAIL when the last third of the samples is more than 10%
+ * above the middle third (a series that keeps growing instead of levelling off; the first third
+ * is the warm-up; the heap is judged by its floor, the lowest sample of each third). Users come from a
+ * fixed pool (`--users`), so the keyspace can level off: Redis memory levels off once each user's
+ * idempotency hash is full (64 records) or its records expire (10 min), so a short run needs a
+ * small pool (`--users 100`).
+ *
+ *   npm run bench:soak -- [--minutes 10] [--every 10] [--rate N] [--users 20000] [--skip-build]
+ *
+ * --rate: decides per second; without it, half the rate measured first (closed loop, 5 s).
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { Redis } from 'ioredis'
+import { parseSamples } from '../test/helpers/metrics.js'
+import { closedLoad, decideBody, type Workload } from './lib/load.js'
+import { freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
+import { startRedis } from './lib/redis.js'
+
+type UniformWorkload = Extract<Workload, { kind: 'uniform' }>
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const POLICY = join(ROOT, 'bench/policy.json')
+const CLIENT_KEY = 'bench-client-key-0001'
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    every: { type: 'string', default: '10' },
+    rate: { type: 'string' },
+    users: { type: 'string', default: '20000' },
+    'skip-build': { type: 'boolean', default: false }
+  }
+})
+const t0 = performance.now()
+const say = (m: string): void => { process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(7)}s] ${m}\n`) }
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Row { at: number, rssMb: number, heapMb: number, loopP99Ms: number, redisMb: number, keys: number, ok: number, shed: number, failed: number }
+const SERIES: [keyof Row, string][] = [['rssMb', 'popguard RSS (MB)'], ['heapMb', 'V8 heap used (MB)'], ['loopP99Ms', 'event-loop delay p99 (ms)'], ['redisMb', 'Redis used memory (MB)'], ['keys', 'Redis keys']]
+
+/** Key counts by shape (user tags and numbers folded): what the keyspace is made of. */
+async function keyShapes (client: Redis): Promise<Record<string, number>> {
+  const shapes: Record<string, number> = {}
+  let cursor = '0'
+  do {
+    const [next, keys] = await client.scan(cursor, 'COUNT', 1000)
+    cursor = next
+    for (const key of keys) {
+      const shape = key.replace(/\{u:[^}]+\}/, '{u:*}').replace(/[0-9]+/g, '#')
+      shapes[shape] = (shapes[shape] ?? 0) + 1
+    }
+  } while (cursor !== '0')
+  return shapes
+}
+
+async function main (): Promise<boolean> {
+  if (args['skip-build'] !== true) {
+    say('building (npm run build)')
+    const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
+    if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'popguard-soak-'))
+  removeOnExit(dir)
+  const redis = await startRedis(dir)
+  const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
+  const workload: UniformWorkload = { kind: 'uniform', users: Number(args.users), campaignIds, withRequestId: true }
+  const port = await freePort()
+  const popguard = await startChild('popguard', process.execPath, [join(ROOT, 'dist/src/server.js')], {
+    stdoutFile: join(dir, 'popguard.log'),
+    env: {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redis.url(0),
+      LOG_LEVEL: 'warn',
+      POPGUARD_POLICY_FILE: POLICY,
+      POPGUARD_API_KEYS: `bench:client:${CLIENT_KEY}`,
+      POPGUARD_LOG_KEY: 'bench-log-key-0123456789'
+    }
+  })
+  const base = `http://127.0.0.1:${port}`
+  await waitForHttp(`${base}/readyz`)
+  const headers = { authorization: `Bearer ${CLIENT_KEY}` }
+  let rate = Number(args.rate ?? NaN)
+  if (Number.isNaN(rate)) {
+    say('measuring the sustainable rate: 5 s, closed loop, 32 connections')
+    rate = Math.round((await closedLoad({ url: `${base}/v1/decide`, headers, connections: 32, seconds: 5, body: () => decideBody(workload) })).rps / 2)
+  }
+  const minutes = Number(args.minutes)
+  const everyMs = Number(args.every) * 1000
+  say(`soak: ${rate} decides/s (and a shown event per pop-up shown) for ${minutes} min, sampling every ${everyMs / 1000} s`)
+
+  const agent = new Agent({ keepAlive: true, maxSockets: 128 })
+  const counts = { ok: 0, shed: 0, failed: 0 }
+  const post = (path: string, body: string, onBody: (status: number, text: string) => void): void => {
+    const req = request({
+      agent,
+      host: '127.0.0.1',
+      port,
+      path,
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => onBody(res.statusCode ?? 0, Buffer.concat(chunks).toString()))
+    })
+    req.on('error', () => { counts.failed++ })
+    req.end(body)
+  }
+  const decideOnce = (): void => {
+    const body = decideBody(workload)
+    post('/v1/decide', body, (status, text) => {
+      if (status === 503) counts.shed++
+      if (status !== 200) { if (status !== 503) counts.failed++; return }
+      counts.ok++
+      const answer = JSON.parse(text) as { decisionId: string, show: { campaignId: string } | null }
+      if (answer.show === null) return
+      const userId = (JSON.parse(body) as { userId: string }).userId
+      const event = { events: [{ decisionId: answer.decisionId, userId, campaignId: answer.show.campaignId, type: 'shown' }] }
+      post('/v1/events', JSON.stringify(event), (s) => { if (s === 202) counts.ok++; else if (s === 503) counts.shed++; else counts.failed++ })
+    })
+  }
+
+  const rows: Row[] = []
+  const sample = async (): Promise<Row> => {
+    const metrics = parseSamples(await (await fetch(`${base}/metrics`)).text())
+    const metric = (name: string): number => metrics.find((s) => s.name === name)?.value ?? NaN
+    const status = readFileSync(`/proc/${popguard.pid ?? 0}/status`, 'utf8')
+    const info = await redis.admin(0).info('memory')
+    const row: Row = {
+      at: (performance.now() - started) / 1000,
+      rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024,
+      heapMb: metric('nodejs_heap_size_used_bytes') / 2 ** 20,
+      loopP99Ms: metric('nodejs_eventloop_lag_p99_seconds') * 1000,
+      redisMb: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 2 ** 20,
+      keys: await redis.admin(0).dbsize(),
+      ok: counts.ok,
+      shed: counts.shed,
+      failed: counts.failed
+    }
+    process.stdout.write(`${row.at.toFixed(0).padStart(6)} s ${row.rssMb.toFixed(1).padStart(9)} ${row.heapMb.toFixed(1).padStart(9)} ` +
+      `${row.loopP99Ms.toFixed(1).padStart(9)} ${row.redisMb.toFixed(1).padStart(9)} ${String(row.keys).padStart(9)} ${String(row.ok).padStart(10)} ${String(row.shed).padStart(7)} ${String(row.failed).padStart(7)}\n`)
+    return row
+  }
+  process.stdout.write('  time   RSS(MB)  heap(MB)  loop p99   Redis MB      keys   answered 503 shed  failed\n')
+  const started = performance.now()
+  const end = started + minutes * 60_000
+  let sent = 0
+  let nextSample = started + everyMs
+  while (performance.now() < end) {
+    const due = Math.floor((performance.now() - started) * rate / 1000)
+    while (sent < due) { decideOnce(); sent++ }
+    if (performance.now() >= nextSample) {
+      nextSample += everyMs
+      rows.push(await sample())
+    }
+    await sleep(2)
+  }
+  await sleep(1000)
+  agent.destroy()
+  process.stdout.write(`keys by shape at the end: ${JSON.stringify(await keyShapes(redis.admin(0)))}\n`)
+  redis.close()
+
+  if (rows.length < 6) {
+    process.stdout.write(`FAIL  too few samples (${rows.length}) to judge growth: run longer or sample more often\n`)
+    return false
+  }
+  const third = Math.floor(rows.length / 3)
+  const mean = (xs: Row[], k: keyof Row): number => xs.reduce((n, r) => n + r[k], 0) / xs.length
+  let ok = true
+  // The heap saws between collections: its floor (the lowest sample of a third) is what a leak raises.
+  const level = (xs: Row[], k: keyof Row): number => k === 'heapMb' ? Math.min(...xs.map((r) => r[k])) : mean(xs, k)
+  for (const [k, label] of SERIES) {
+    const middle = level(rows.slice(third, 2 * third), k)
+    const last = level(rows.slice(rows.length - third), k)
+    const growth = last / middle - 1
+    // The loop delay is noise at small values: only a growth past 10 ms counts.
+    const pass = k === 'loopP99Ms' ? last < Math.max(10, middle * 2) : growth <= 0.10
+    ok &&= pass
+    process.stdout.write(`${pass ? 'PASS' : 'FAIL'}  ${label.padEnd(28)} middle third ${middle.toFixed(1)}, last third ${last.toFixed(1)} (${(growth * 100).toFixed(1)}%)\n`)
+  }
+  const { failed, shed, ok: answered } = rows.at(-1)!
+  process.stdout.write(`${failed === 0 ? 'PASS' : 'FAIL'}  ${'no failed requests'.padEnd(28)} ${failed} of ${answered + shed + failed} (besides ${shed} shed with 503: half load should shed none on a quiet machine)\n`)
+  return ok && failed === 0
+}
+
+let ok = false
+try {
+  ok = await main()
+} finally {
+  await stopAll()
+}
+process.exit(ok ? 0 : 1)
