@@ -101,6 +101,18 @@ function sameAnswer (a: Answer, b: Answer): boolean {
   return true
 }
 
+/**
+ * `next`'s records written over `own`, which the user keeps: one array per user for the whole replay.
+ * The rules return a new array on every decision, which lived until the user's next decision, long
+ * enough to be promoted to the old generation and die there (a third of a replay was the GC's).
+ */
+function keep<T> (own: T[], next: readonly T[]): T[] {
+  if (own === next) return own
+  for (let i = 0; i < next.length; i++) own[i] = next[i] as T
+  own.length = next.length
+  return own
+}
+
 function answerKey (outcomes: Answer): string {
   return outcomes.map((o) => `${o.allowed ? 'a' : 's'}:${o.reason}${o.capId === undefined ? '' : ':' + o.capId}`).join(',')
 }
@@ -244,7 +256,7 @@ export class Simulator {
       }
     })
     const { winner, verdicts, ledger } = evaluate(plan, { ledger: u.ledger, prefs, fatigue: u.fatigueRules })
-    u.ledger = ledger
+    keep(u.ledger, ledger)
     return { winner, verdicts }
   }
 
@@ -276,12 +288,12 @@ export class Simulator {
         events: items.map((e) => ({ n: e.decisionId.slice(0, 8), c: nameCode('campaign', e.campaignId), t: EVENT_CODE[e.type], ts: Math.min(e.at, line.at) }))
       }
       const r = applyEvents({ ledger: state.ledger, fatigue: state.fatigue, log: state.log }, batch)
-      state.ledger = r.ledger
+      keep(state.ledger, r.ledger)
       if (r.fatigueChanged) {
         state.fatigue = r.fatigue
         state.fatigueRules = fatigueForRules(r.fatigue)
       }
-      state.log = r.log
+      keep(state.log, r.log)
       this.noted.eventsReplayed += items.length
     }
   }

@@ -16,6 +16,11 @@ describe('parseLogLine', () => {
     expect(parseLogLine('{"level":30,"msg":"request completed","reqId":"r1"}')).toBeNull()
     expect(parseLogLine('{"event":"events","received":3,"at":1}')).toBeNull()
     expect(parseLogLine('   ')).toBeNull()
+    // White space as String.prototype.trim sees it (no-break space, BOM, line separator), and access
+    // lines with trailing white space.
+    expect(parseLogLine('\u00a0\t\ufeff\u2028 ')).toBeNull()
+    expect(parseLogLine('{"level":30,"msg":"request completed"}\u00a0\r')).toBeNull()
+    expect(() => parseLogLine('{"level":30,"msg":"request completed"} x')).toThrow('not JSON')
   })
 
   it('names what is wrong with a malformed line', () => {

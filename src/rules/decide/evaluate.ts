@@ -14,15 +14,17 @@ export function pruneLedger (ledger: readonly Impression[], plan: DecisionPlan):
     !(plan.releaseUnconfirmed && i.state === 'r' && i.ts + plan.leaseMs <= plan.now))
 }
 
+const countedBy = (cap: PlanCap, i: Impression): boolean => i.classCode === 'm' && i.ts >= cap.since &&
+  (cap.campaignCode === '' || i.campaignCode === cap.campaignCode) && (cap.categoryCode === '' || i.categoryCode === cap.categoryCode) && (cap.placementCode === '' || i.placementCode === cap.placementCode)
+
 function capVerdict (cap: PlanCap, ledger: readonly Impression[], now: number): Verdict | null {
+  // Counted first, the times collected only for a cap that is reached: most caps are not (the
+  // array per cap per candidate was garbage on every decision).
+  let count = 0
+  for (const i of ledger) if (countedBy(cap, i)) count++
+  if (count < cap.limit) return null
   const counted: number[] = []
-  for (const i of ledger) {
-    if (i.classCode === 'm' && i.ts >= cap.since &&
-      (cap.campaignCode === '' || i.campaignCode === cap.campaignCode) && (cap.categoryCode === '' || i.categoryCode === cap.categoryCode) && (cap.placementCode === '' || i.placementCode === cap.placementCode)) {
-      counted.push(i.ts)
-    }
-  }
-  if (counted.length < cap.limit) return null
+  for (const i of ledger) if (countedBy(cap, i)) counted.push(i.ts)
   counted.sort((a, b) => a - b)
   const verdict: Verdict = { reason: 'cap_exceeded', capId: cap.id }
   if (cap.resetAt > 0) {

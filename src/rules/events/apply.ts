@@ -95,7 +95,8 @@ export function applyEvents (before: EventState, batch: EventBatch): EventResult
   }
   const outcomes: EventOutcome[] = []
   const dayShows: number[] = []
-  let shownInDay = marketingShownInDay(state.log, state.ledger, batch)
+  // Without a report day (the simulator passes none) nothing is in the day: the count is never read.
+  let shownInDay = batch.dayEndMs > batch.dayStartMs ? marketingShownInDay(state.log, state.ledger, batch) : 0
   let ledgerChanged = false
   let fatigueChanged = false
   let logChanged = state.log.length !== before.log.length
