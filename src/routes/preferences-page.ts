@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { PAGE_LANGUAGES, type PageLanguage } from '../schemas/preference-center.js'
+import { pageCsp } from './page-csp.js'
 
 const read = (name: string): string => readFileSync(new URL(`./preferences-page/${name}`, import.meta.url), 'utf8')
 
@@ -47,29 +48,6 @@ const ASSETS = {
   ...Object.fromEntries(PAGE_LANGUAGES.map((l) => [`/preferences/strings/${l}.json`, { type: 'application/json; charset=utf-8', body: JSON.stringify(STRINGS[l]) }]))
 }
 
-/**
- * The page holds a link token in sessionStorage, so nothing but its own files may run in it and no
- * string may become markup (as the report page). Framing: only the pages POPGUARD_PREFERENCE_LINKS
- * names in `frameAncestors` (none by default).
- */
-function pageCsp (frameAncestors: readonly string[]): object {
-  return {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      connectSrc: ["'self'"],
-      imgSrc: ["'self'"],
-      baseUri: ["'none'"],
-      formAction: ["'none'"],
-      frameAncestors: frameAncestors.length === 0 ? ["'none'"] : [...frameAncestors],
-      requireTrustedTypesFor: ["'script'"],
-      trustedTypes: ["'none'"]
-    }
-  }
-}
-
 const PageQuery = Type.Object({
   lang: Type.Optional(Type.String({ maxLength: 35, description: '`en` or `zh-Hans` (also `zh`, `zh-CN`); otherwise Accept-Language chooses, then English.' })),
   token: Type.Optional(Type.String({ maxLength: 4096, description: 'The link token (also accepted as `#token=`): the page moves it out of the address bar at once.' }))
@@ -79,7 +57,7 @@ const PageQuery = Type.Object({
 const preferencesPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const frameAncestors = app.config.preferenceLinks?.frameAncestors ?? []
   await app.register(helmet, {
-    contentSecurityPolicy: pageCsp(frameAncestors) as never,
+    contentSecurityPolicy: pageCsp(frameAncestors),
     // X-Frame-Options knows no list of pages: it is sent only when no page may frame this one.
     frameguard: frameAncestors.length === 0 ? { action: 'deny' } : false,
     referrerPolicy: { policy: 'no-referrer' },

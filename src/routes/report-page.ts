@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet'
 import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { pageCsp } from './page-csp.js'
 
 const read = (name: string): string => readFileSync(new URL(`./report-page/${name}`, import.meta.url), 'utf8')
 const FILES = {
@@ -11,27 +12,8 @@ const FILES = {
   '/reports/style.css': { type: 'text/css; charset=utf-8', body: read('style.css') }
 }
 
-/**
- * The page holds a reports key in sessionStorage, so nothing but its own files may run in it,
- * nothing may frame it, and no string may become markup: only this origin's script and style
- * (nothing inline), fetches to this origin only, no forms posted anywhere, Trusted Types for the
- * DOM's HTML sinks (innerHTML and friends throw).
- */
-const PAGE_CSP = {
-  useDefaults: false,
-  directives: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'"],
-    connectSrc: ["'self'"],
-    imgSrc: ["'self'"],
-    baseUri: ["'none'"],
-    formAction: ["'none'"],
-    frameAncestors: ["'none'"],
-    requireTrustedTypesFor: ["'script'"],
-    trustedTypes: ["'none'"]
-  }
-}
+/** The page holds a reports key: see pageCsp; nothing may frame it. */
+const PAGE_CSP = pageCsp()
 
 /** The report page: public HTML and script that hold no data; the data needs a reports key. */
 const reportPageRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -3,29 +3,17 @@
  * candidate policy file, and a progress line on stderr. The replay itself (simulate.ts) is pure.
  */
 import { createReadStream } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { parse as parseYaml } from 'yaml'
-import { PolicyFileError } from '../config/policy-file.js'
+import { PolicyFileError, readPolicyDocument } from '../config/policy-file.js'
 import type { CompiledPolicy } from '../rules/policy/compile.js'
 import { compileCandidate } from './candidate.js'
 
 /** The candidate of a `{policy, campaigns, penalties?}` file (JSON or YAML), validated whole (PolicyFileError). */
 export async function loadCandidatePolicy (file: string): Promise<CompiledPolicy> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new PolicyFileError(file, [(err as Error).message])
-  }
-  let value: unknown
-  try {
-    value = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text)
-  } catch (err) {
-    throw new PolicyFileError(file, [`cannot parse: ${(err as Error).message}`])
-  }
+  const value = await readPolicyDocument(file)
   const { policy, errors } = compileCandidate(value)
   if (errors !== undefined) throw new PolicyFileError(file, errors.map((e) => `${e.path}: ${e.message}`))
   return policy
