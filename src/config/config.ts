@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { SheddingLimits } from '../plugins/load-shedding.js'
 import type { RedisTarget } from '../redis/connection.js'
 import { DEFAULT_STORE_TIMEOUT_MS } from '../redis/deadline.js'
 import { DEV_API_KEYS, parseApiKeys, type ApiKey } from './api-keys.js'
@@ -120,6 +119,18 @@ const MAX_OVERLIMIT_CACHE_MS = 3_600_000
 const DEV_LOG_KEY = 'popguard-development-log-key'
 
 /** Load-shedding defaults, measured on a 2-core machine (docs/benchmark.md, "Load shedding"). */
+/** Load-shedding limits (src/plugins/load-shedding.ts): past any of them a request is answered 503. */
+export interface SheddingLimits {
+  /** Requests being answered at once (parsed, not yet answered): the queue this instance holds. */
+  maxInFlight: number
+  /** Mean event-loop delay over the last sample, ms (@fastify/under-pressure). */
+  maxEventLoopDelayMs: number
+  /** V8 heap in use, bytes. */
+  maxHeapUsedBytes: number
+  /** What `Retry-After` says, seconds. */
+  retryAfterSeconds: number
+}
+
 export const DEFAULT_SHEDDING: SheddingLimits = { maxInFlight: 256, maxEventLoopDelayMs: 25, maxHeapUsedBytes: 1024 * 2 ** 20, retryAfterSeconds: 1 }
 
 function checkShape (env: Record<string, string | undefined>): Env {

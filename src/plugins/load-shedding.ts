@@ -8,17 +8,6 @@ import { errorBody } from './errors.js'
  * Limits past which this instance answers 503 at once instead of queueing (POPGUARD_SHED_*).
  * 0 turns a limit off.
  */
-export interface SheddingLimits {
-  /** Requests being answered at once (parsed, not yet answered): the queue this instance holds. */
-  maxInFlight: number
-  /** Mean event-loop delay over the last sample, ms (@fastify/under-pressure). */
-  maxEventLoopDelayMs: number
-  /** V8 heap in use, bytes. */
-  maxHeapUsedBytes: number
-  /** What `Retry-After` says, seconds. */
-  retryAfterSeconds: number
-}
-
 /** Routes never shed: probes and scrapes must stay cheap and truthful while the instance is loaded. */
 const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics'])
 /** How often under-pressure samples the loop delay and the heap, ms. */
