@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { parseSamples, type Sample } from '../test/helpers/metrics.js'
 import { closedLoad, decideBody, type Workload } from './lib/load.js'
-import { freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
+import { removeOnExit, startBuiltPopguard, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 import type { ClientResult } from './shedding-client.js'
 
@@ -60,22 +60,7 @@ async function main (): Promise<boolean> {
   const redis = await startRedis(dir)
   const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
   const workload: UniformWorkload = { kind: 'uniform', users: 100_000, campaignIds, withRequestId: true }
-  const port = await freePort()
-  const popguard = await startChild('popguard', process.execPath, [join(ROOT, 'dist/src/server.js')], {
-    stdoutFile: join(dir, 'popguard.log'),
-    env: {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      REDIS_URL: redis.url(0),
-      LOG_LEVEL: 'warn',
-      POPGUARD_POLICY_FILE: POLICY,
-      POPGUARD_API_KEYS: `bench:client:${CLIENT_KEY}`,
-      POPGUARD_LOG_KEY: 'bench-log-key-0123456789'
-    }
-  })
-  const url = `http://127.0.0.1:${port}`
-  await waitForHttp(`${url}/readyz`)
+  const { child: popguard, url } = await startBuiltPopguard({ dir, redisUrl: redis.url(0), policyFile: POLICY, clientKey: CLIENT_KEY })
   const headers = { authorization: `Bearer ${CLIENT_KEY}` }
   const closed = async (seconds: number) => await closedLoad({ url: `${url}/v1/decide`, headers, connections: 32, seconds, body: () => decideBody(workload) })
   say('warm-up: 3 s, closed loop, 32 connections')

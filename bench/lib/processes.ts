@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { freePort } from '../../test/helpers/redis-server.js'
 
 const children = new Map<string, ChildProcess>()
 const tempDirs: string[] = []
@@ -105,4 +106,30 @@ export async function waitForHttp (url: string, init: RequestInit = {}, timeoutM
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms (${last})`)
+}
+
+const ROOT = new URL('../..', import.meta.url).pathname
+
+/**
+ * The built popguard (`dist/`, production mode, warn-level logs to `dir`/popguard.log) on a free port
+ * against one Redis, with one client key; resolves once /readyz answers.
+ */
+export async function startBuiltPopguard (opts: { dir: string, redisUrl: string, policyFile: string, clientKey: string }): Promise<{ child: ChildProcess, url: string }> {
+  const port = await freePort()
+  const child = await startChild('popguard', process.execPath, [`${ROOT}dist/src/server.js`], {
+    stdoutFile: `${opts.dir}/popguard.log`,
+    env: {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: opts.redisUrl,
+      LOG_LEVEL: 'warn',
+      POPGUARD_POLICY_FILE: opts.policyFile,
+      POPGUARD_API_KEYS: `bench:client:${opts.clientKey}`,
+      POPGUARD_LOG_KEY: 'bench-log-key-0123456789'
+    }
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitForHttp(`${url}/readyz`)
+  return { child, url }
 }
