@@ -12,7 +12,6 @@
  * --topology cluster: a Redis Cluster of three masters with two replicas each (cluster-node-timeout
  * 1000); one master is killed, so about a third of the users and of the steady load are affected.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -21,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startRedisCluster } from '../test/helpers/redis-cluster.js'
 import { startRedisSentinel } from '../test/helpers/redis-sentinel.js'
-import { freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
+import { buildPopguard, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 import { percentiles } from './lib/stats.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -229,8 +228,7 @@ async function runMode (name: string, policyFile: string, extraEnv: Record<strin
 async function main (): Promise<void> {
   if (args['skip-build'] !== true) {
     say('building (npm run build)')
-    const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
-    if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+    buildPopguard()
   }
   const dir = mkdtempSync(join(tmpdir(), 'popguard-failover-'))
   removeOnExit(dir)

@@ -4,14 +4,14 @@
  * Only ratios measured in the same run mean anything on a shared machine.
  * docs/benchmark.md explains the method and holds the measured numbers.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bodySource, closedLoad, decideBody, type LoadResult, type Workload } from './lib/load.js'
 import { readOptions, usage, type BenchOptions, type Scenario } from './lib/options.js'
-import { atStop, cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
+import { atStop, buildPopguard, cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 import { callsDelta, commandCalls, commandStats, keyCensus, startRedis, usedMemory, type BenchRedis } from './lib/redis.js'
 import { int, latencyLine, median, ms, percentiles, type Percentiles } from './lib/stats.js'
 
@@ -72,8 +72,7 @@ async function startCeiling (redisUrl: string): Promise<Target> {
 }
 
 function build (): void {
-  const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
-  if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+  buildPopguard()
 }
 
 function fullLoad (t: Target, o: BenchOptions, body: () => string, seconds: number): Promise<LoadResult> {

@@ -15,7 +15,6 @@
  * On a machine with fewer cores than instances + shards + the generator, the figure is where the
  * cores run out, not how far popguard scales: read the CPU columns, not only decisions/s.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,7 +23,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { startRedisCluster, type ClusterNode } from '../test/helpers/redis-cluster.js'
 import { closedLoad, decideBody, type Workload } from './lib/load.js'
-import { cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
+import { buildPopguard, cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const POLICY = join(ROOT, 'bench/policy.json')
@@ -142,8 +141,7 @@ async function runWith (count: number, nodes: ClusterNode[], shards: Redis[], wo
 async function main (): Promise<void> {
   if (args['skip-build'] !== true) {
     say('building (npm run build)')
-    const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
-    if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+    buildPopguard()
   }
   const dir = mkdtempSync(join(tmpdir(), 'popguard-scale-'))
   removeOnExit(dir)

@@ -10,7 +10,7 @@
  * --rate: the sustainable rate (req/s); without it, measured first (closed loop, 32 connections).
  * POPGUARD_SHED_* in the environment reach popguard (README), to try other limits.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { parseSamples, type Sample } from '../test/helpers/metrics.js'
 import { closedLoad, decideBody, type Workload } from './lib/load.js'
-import { removeOnExit, startBuiltPopguard, stopAll } from './lib/processes.js'
+import { buildPopguard, removeOnExit, startBuiltPopguard, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 import type { ClientResult } from './shedding-client.js'
 
@@ -52,8 +52,7 @@ const scrape = async (url: string): Promise<Sample[]> => parseSamples(await (awa
 async function main (): Promise<boolean> {
   if (args['skip-build'] !== true) {
     say('building (npm run build)')
-    const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
-    if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+    buildPopguard()
   }
   const dir = mkdtempSync(join(tmpdir(), 'popguard-shedding-'))
   removeOnExit(dir)

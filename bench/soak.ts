@@ -13,7 +13,6 @@
  *
  * --rate: decides per second; without it, half the rate measured first (closed loop, 5 s).
  */
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -23,7 +22,7 @@ import { parseArgs } from 'node:util'
 import type { Redis } from 'ioredis'
 import { parseSamples } from '../test/helpers/metrics.js'
 import { closedLoad, decideBody, type Workload } from './lib/load.js'
-import { removeOnExit, startBuiltPopguard, stopAll } from './lib/processes.js'
+import { buildPopguard, removeOnExit, startBuiltPopguard, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 
 type UniformWorkload = Extract<Workload, { kind: 'uniform' }>
@@ -65,8 +64,7 @@ async function keyShapes (client: Redis): Promise<Record<string, number>> {
 async function main (): Promise<boolean> {
   if (args['skip-build'] !== true) {
     say('building (npm run build)')
-    const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
-    if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+    buildPopguard()
   }
   const dir = mkdtempSync(join(tmpdir(), 'popguard-soak-'))
   removeOnExit(dir)

@@ -9,7 +9,7 @@
  *
  * --server runs another build (e.g. main's, to compare); without --skip-build this checkout is built first.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis'
 import { decodeLedger } from '../src/redis/user-store/ledger-codec.js'
 import { parseSamples, type Sample } from '../test/helpers/metrics.js'
 import { closedLoad, decideBody, type Workload } from './lib/load.js'
-import { freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
+import { buildPopguard, freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 import { percentiles } from './lib/stats.js'
 
@@ -94,8 +94,7 @@ async function scrape (url: string): Promise<Sample[]> {
 
 async function main (): Promise<void> {
   if (args['skip-build'] !== true) {
-    const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
-    if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
+    buildPopguard()
   }
   const dir = mkdtempSync(join(tmpdir(), 'popguard-deadline-'))
   removeOnExit(dir)

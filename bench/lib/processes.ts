@@ -2,7 +2,7 @@
  * The processes the benchmark starts, and the guarantee that it stops every one of
  * them: on a normal end, on an error and on Ctrl-C.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { freePort } from '../../test/helpers/redis-server.js'
 
@@ -132,4 +132,10 @@ export async function startBuiltPopguard (opts: { dir: string, redisUrl: string,
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/readyz`)
   return { child, url }
+}
+
+/** `npm run build` in the repository: the benches run the built service, as production does. */
+export function buildPopguard (): void {
+  const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' })
+  if (out.status !== 0) throw new Error(`npm run build failed:\n${out.stdout}${out.stderr}`)
 }
