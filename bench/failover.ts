@@ -143,6 +143,7 @@ async function runMode (name: string, policyFile: string, extraEnv: Record<strin
           POPGUARD_KEY_PREFIX: `pg:failover:${name}:`,
           // This measures the failover, not load shedding: a busy machine's event loop would shed (503) on its own.
           POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS: process.env.POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS ?? '0',
+          POPGUARD_SHED_MAX_PER_TURN: process.env.POPGUARD_SHED_MAX_PER_TURN ?? '0',
           ...extraEnv
         }
       })

@@ -108,8 +108,9 @@ describe('configuration from the environment', () => {
   it('reads strict replication (WAIT) and the load-shedding limits', () => {
     expect(loadConfig({ REDIS_URL: 'redis://r:6379', POPGUARD_REDIS_WAIT_REPLICAS: '1' }).waitReplicas).toEqual({ replicas: 1, timeoutMs: 50 })
     expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).waitReplicas).toBeNull()
-    expect(loadConfig({ POPGUARD_SHED_MAX_IN_FLIGHT: '64', POPGUARD_SHED_MAX_HEAP_MB: '0' }).shedding)
-      .toEqual({ maxInFlight: 64, maxEventLoopDelayMs: 25, maxHeapUsedBytes: 0, retryAfterSeconds: 1 })
+    expect(loadConfig({ POPGUARD_SHED_MAX_IN_FLIGHT: '64', POPGUARD_SHED_MAX_HEAP_MB: '0', POPGUARD_SHED_MAX_PER_TURN: '8' }).shedding)
+      .toEqual({ maxInFlight: 64, maxEventLoopDelayMs: 10, maxPerTurn: 8, maxHeapUsedBytes: 0, retryAfterSeconds: 1 })
+    expect(loadConfig({}).shedding.maxPerTurn).toBe(32)
   })
 
   const production = { NODE_ENV: 'production', POPGUARD_API_KEYS: 'svc:client:a-long-enough-secret', POPGUARD_POLICY_FILE: 'p.json', POPGUARD_LOG_KEY: 'x'.repeat(32) }

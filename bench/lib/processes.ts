@@ -114,7 +114,7 @@ const ROOT = new URL('../..', import.meta.url).pathname
  * The built popguard (`dist/`, production mode, warn-level logs to `dir`/popguard.log) on a free port
  * against one Redis, with one client key; resolves once /readyz answers.
  */
-export async function startBuiltPopguard (opts: { dir: string, redisUrl: string, policyFile: string, clientKey: string }): Promise<{ child: ChildProcess, url: string }> {
+export async function startBuiltPopguard (opts: { dir: string, redisUrl: string, policyFile: string, clientKey: string, env?: Record<string, string> }): Promise<{ child: ChildProcess, url: string }> {
   const port = await freePort()
   const child = await startChild('popguard', process.execPath, [`${ROOT}dist/src/server.js`], {
     stdoutFile: `${opts.dir}/popguard.log`,
@@ -126,7 +126,8 @@ export async function startBuiltPopguard (opts: { dir: string, redisUrl: string,
       LOG_LEVEL: 'warn',
       POPGUARD_POLICY_FILE: opts.policyFile,
       POPGUARD_API_KEYS: `bench:client:${opts.clientKey}`,
-      POPGUARD_LOG_KEY: 'bench-log-key-0123456789'
+      POPGUARD_LOG_KEY: 'bench-log-key-0123456789',
+      ...opts.env
     }
   })
   const url = `http://127.0.0.1:${port}`

@@ -38,6 +38,7 @@ const Env = Type.Object({
   POPGUARD_REDIS_WAIT_TIMEOUT_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
   POPGUARD_SHED_MAX_IN_FLIGHT: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+  POPGUARD_SHED_MAX_PER_TURN: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_SHED_MAX_HEAP_MB: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   POPGUARD_SHED_RETRY_AFTER_S: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   POPGUARD_SIMULATE_LOG_FILE: Type.Optional(Type.String({ minLength: 1 })),
@@ -118,20 +119,22 @@ export const DEFAULT_OVERLIMIT_CACHE_MS = 60_000
 const MAX_OVERLIMIT_CACHE_MS = 3_600_000
 const DEV_LOG_KEY = 'popguard-development-log-key'
 
-/** Load-shedding defaults, measured on a 2-core machine (docs/benchmark.md, "Load shedding"). */
-/** Load-shedding limits (src/plugins/load-shedding.ts): past any of them a request is answered 503. */
+/** Load-shedding limits (src/plugins/shed-gate.ts): past any of them a request is answered 503. */
 export interface SheddingLimits {
   /** Requests being answered at once (parsed, not yet answered): the queue this instance holds. */
   maxInFlight: number
-  /** Mean event-loop delay over the last sample, ms (@fastify/under-pressure). */
+  /** Event-loop delay (a 10 ms timer firing late) past which the admitted share is cut, ms. */
   maxEventLoopDelayMs: number
+  /** Requests admitted in one turn of the event loop; the rest of that turn's are shed. */
+  maxPerTurn: number
   /** V8 heap in use, bytes. */
   maxHeapUsedBytes: number
   /** What `Retry-After` says, seconds. */
   retryAfterSeconds: number
 }
 
-export const DEFAULT_SHEDDING: SheddingLimits = { maxInFlight: 256, maxEventLoopDelayMs: 25, maxHeapUsedBytes: 1024 * 2 ** 20, retryAfterSeconds: 1 }
+/** Load-shedding defaults, chosen with `npm run bench:shedding` on a 2-core machine (docs/benchmark.md, "Load shedding"). */
+export const DEFAULT_SHEDDING: SheddingLimits = { maxInFlight: 256, maxEventLoopDelayMs: 10, maxPerTurn: 32, maxHeapUsedBytes: 1024 * 2 ** 20, retryAfterSeconds: 1 }
 
 function checkShape (env: Record<string, string | undefined>): Env {
   const picked = Object.fromEntries(Object.keys(Env.properties).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]))
@@ -273,6 +276,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const shedding: SheddingLimits = {
     maxInFlight: Number(e.POPGUARD_SHED_MAX_IN_FLIGHT ?? DEFAULT_SHEDDING.maxInFlight),
     maxEventLoopDelayMs: Number(e.POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS ?? DEFAULT_SHEDDING.maxEventLoopDelayMs),
+    maxPerTurn: Number(e.POPGUARD_SHED_MAX_PER_TURN ?? DEFAULT_SHEDDING.maxPerTurn),
     maxHeapUsedBytes: Number(e.POPGUARD_SHED_MAX_HEAP_MB ?? DEFAULT_SHEDDING.maxHeapUsedBytes / 2 ** 20) * 2 ** 20,
     retryAfterSeconds: Number(e.POPGUARD_SHED_RETRY_AFTER_S ?? DEFAULT_SHEDDING.retryAfterSeconds)
   }

@@ -1,72 +1,109 @@
-import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
+import type { FastifyServerFactory } from 'fastify'
 import fp from 'fastify-plugin'
-import type { ErrorBody } from '../schemas/common.js'
 import { errorBody } from './errors.js'
+import { requestIdOf, REQUEST_ID_HEADER } from './request-id.js'
+import type { ShedGate, ShedReason } from './shed-gate.js'
 
-/**
- * Limits past which this instance answers 503 at once instead of queueing (POPGUARD_SHED_*).
- * 0 turns a limit off.
- */
-/** Routes never shed: probes and scrapes must stay cheap and truthful while the instance is loaded. */
+/** Paths never shed: probes and scrapes must stay cheap and truthful while the instance is loaded. */
 const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics'])
-/** How often under-pressure samples the loop delay and the heap, ms. */
-const SAMPLE_INTERVAL_MS = 50
+/** The route label of a shed request that matches no route (as the metrics plugin names it). */
+const UNMATCHED = 'unmatched'
 
-export type ShedReason = 'in_flight' | 'event_loop_delay' | 'heap'
+const pathOf = (url: string): string => {
+  const q = url.indexOf('?')
+  return q < 0 ? url : url.slice(0, q)
+}
 
-type PressureHandler = NonNullable<FastifyUnderPressureOptions['pressureHandler']>
-const REASONS: Record<string, ShedReason> = { eventLoopDelay: 'event_loop_delay', heapUsedBytes: 'heap' }
+/** What a shed answer needs besides the gate: set once the app's plugins are there. */
+export interface ShedAnswers {
+  retryAfterSeconds: number
+  /** Origins whose pages may read popguard's answers (CORS), as the CORS plugin allows them. */
+  corsOrigins: ReadonlySet<string>
+  /** Counts a shed request (by reason, and as a 503 of its route). */
+  counted: (reason: ShedReason, method: string, route: string, seconds: number) => void
+  /** The route pattern a method and path would reach, for the metric label. */
+  routeOf: (method: string, path: string) => string
+}
 
 /**
- * Load shedding: past a limit, requests other than health and metrics get 503 with
- * `Retry-After` and the one error shape, answered in onRequest (before the body is parsed,
- * before authentication). Clients treat it as "show nothing".
+ * Load shedding at the HTTP server, before Fastify builds anything for a request: a shed request
+ * costs Node's parsing and one write (27 us of CPU on the bench machine), where answering it from
+ * a Fastify hook cost 84 us and a decision 236 us. Past three times the sustainable rate that
+ * difference decides whether anything is still answered (docs/benchmark.md, "Load shedding").
+ * The answer is the one error shape with `Retry-After` and `X-Request-Id`, CORS headers for an
+ * allowed origin, and it is counted as a 503 of its route, so the availability SLO sees it.
  */
-export const loadSheddingPlugin = fp(async (app) => {
-  const limits = app.config.shedding
-  const retryAfter = String(limits.retryAfterSeconds)
-  /** Sets the status and header, counts, and gives the body to send. */
-  const shed = (reply: FastifyReply, reason: ShedReason): ErrorBody => {
-    // Registered before the metrics (so that shedding runs before authentication); requests come after both.
+export function sheddingServerFactory (gate: ShedGate, answers: ShedAnswers): FastifyServerFactory {
+  const bodies = new Map<ShedReason, string>()
+  const bodyOf = (reason: ShedReason): string => {
+    let body = bodies.get(reason)
+    if (body === undefined) {
+      const s = answers.retryAfterSeconds
+      body = JSON.stringify(errorBody(503, `overloaded (${reason.replaceAll('_', ' ')}): retry in ${s} s; a decision meanwhile is "show nothing"`))
+      bodies.set(reason, body)
+    }
+    return body
+  }
+  const shed = (req: IncomingMessage, res: ServerResponse, path: string, reason: ShedReason, started: number): void => {
+    const body = bodyOf(reason)
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'retry-after': answers.retryAfterSeconds,
+      [REQUEST_ID_HEADER]: requestIdOf(req)
+    }
+    const origin = req.headers.origin
+    if (origin !== undefined && answers.corsOrigins.has(origin)) {
+      headers['access-control-allow-origin'] = origin
+      headers['access-control-expose-headers'] = `${REQUEST_ID_HEADER}, retry-after`
+      headers.vary = 'Origin'
+    }
+    res.writeHead(503, headers)
+    res.end(body)
+    const method = req.method ?? 'GET'
+    answers.counted(reason, method, answers.routeOf(method, path), (performance.now() - started) / 1000)
+  }
+
+  return (handler: RequestListener, options: Record<string, unknown>): Server => {
+    const server = createServer((options.http ?? {}) as ServerOptions, (req, res) => {
+      const path = pathOf(req.url ?? '/')
+      if (NEVER_SHED.has(path)) return handler(req, res)
+      const started = performance.now()
+      const reason = gate.enter()
+      if (reason !== null) return shed(req, res, path, reason, started)
+      res.once('close', gate.leave)
+      handler(req, res)
+    })
+    // What Fastify sets on a server it creates itself (lib/server.js), from the same options.
+    server.keepAliveTimeout = options.keepAliveTimeout as number
+    server.requestTimeout = options.requestTimeout as number
+    server.setTimeout(options.connectionTimeout as number)
+    const perSocket = options.maxRequestsPerSocket as number | undefined
+    if (perSocket !== undefined && perSocket > 0) server.maxRequestsPerSocket = perSocket
+    return server
+  }
+}
+
+/**
+ * Wires the gate to the app: its timers run while the app is ready, shed requests are counted in
+ * the metrics, and route patterns (collected as routes are added) label them.
+ */
+export const loadSheddingPlugin = fp<{ gate: ShedGate, answers: ShedAnswers }>(async (app, { gate, answers }) => {
+  const exact = new Map<string, string>()
+  const patterns: { method: string, pattern: RegExp, url: string }[] = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (!/[:*]/.test(route.url)) exact.set(`${method} ${route.url}`, route.url)
+      else patterns.push({ method, url: route.url, pattern: new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`) })
+    }
+  })
+  answers.routeOf = (method, path) =>
+    exact.get(`${method} ${path}`) ?? patterns.find((p) => p.method === method && p.pattern.test(path))?.url ?? UNMATCHED
+  answers.counted = (reason, method, route, seconds) => {
     app.metrics.requestShed(reason)
-    reply.code(503).header('retry-after', retryAfter)
-    return errorBody(503, `overloaded (${reason.replaceAll('_', ' ')}): retry in ${retryAfter} s; a decision meanwhile is "show nothing"`)
+    app.metrics.httpRequest(method, route, 503, seconds)
   }
-  const exempt = (request: FastifyRequest): boolean => NEVER_SHED.has(request.routeOptions.url ?? '')
-
-  // The start (compiling, connecting, loading the policy) blocks the loop, and the first samples
-  // hold it: the loop-delay limit counts from two samples after the app is ready, so that the
-  // first requests after a start are not shed for the start's sake.
-  let loopDelayCountsFrom = Infinity
-  app.addHook('onReady', async () => { loopDelayCountsFrom = performance.now() + 2 * SAMPLE_INTERVAL_MS })
-  const ignored = (type: string): boolean => type === 'eventLoopDelay' && performance.now() < loopDelayCountsFrom
-
-  if (limits.maxEventLoopDelayMs > 0 || limits.maxHeapUsedBytes > 0) {
-    await app.register(underPressure, {
-      sampleInterval: SAMPLE_INTERVAL_MS,
-      maxEventLoopDelay: limits.maxEventLoopDelayMs,
-      maxHeapUsedBytes: limits.maxHeapUsedBytes,
-      // Returning nothing lets the request through (under-pressure calls next()).
-      // Nothing returned lets the request through; a value returned is sent as the answer (documented
-      // in under-pressure's README, though its types say void).
-      pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string) =>
-        exempt(request) || ignored(type) ? undefined : shed(reply, REASONS[type] ?? 'event_loop_delay')) as unknown as PressureHandler
-    })
-  }
-
-  if (limits.maxInFlight > 0) {
-    let inFlight = 0
-    app.addHook('onRequest', (request, reply, done) => {
-      if (exempt(request)) return done()
-      if (inFlight >= limits.maxInFlight) {
-        reply.send(shed(reply, 'in_flight'))
-        return
-      }
-      inFlight++
-      // 'close' comes once per response, answered or aborted.
-      reply.raw.once('close', () => { inFlight-- })
-      done()
-    })
-  }
-}, { name: 'popguard-load-shedding', dependencies: ['popguard-context', 'popguard-errors'] })
+  app.addHook('onReady', async () => { gate.start() })
+  app.addHook('onClose', async () => { gate.stop() })
+}, { name: 'popguard-load-shedding', dependencies: ['popguard-context', 'popguard-metrics'] })

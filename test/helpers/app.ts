@@ -48,7 +48,7 @@ export class TestClock {
 export const uniquePrefix = (): string => `pg:test:${randomUUID().slice(0, 8)}:`
 
 /** No load shedding: a loaded test machine must not shed another test's requests (test/load-shedding.test.ts turns it on). */
-export const NO_SHEDDING: AppConfig['shedding'] = { maxInFlight: 0, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, retryAfterSeconds: 1 }
+export const NO_SHEDDING: AppConfig['shedding'] = { maxInFlight: 0, maxEventLoopDelayMs: 0, maxPerTurn: 0, maxHeapUsedBytes: 0, retryAfterSeconds: 1 }
 
 /** The over-limit cache is off unless a test turns it on (kind `redis-cached`, or `overLimitCacheMs`). */
 export function testConfig (over: Partial<AppConfig> = {}): AppConfig {

@@ -30,6 +30,7 @@ async function startServer (): Promise<Server> {
       POPGUARD_REPORTS_FLUSH_MS: '300000',
       // Every decide must be counted: a loaded test machine's event loop must not shed one (503).
       POPGUARD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      POPGUARD_SHED_MAX_PER_TURN: '0',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'development'
     },
