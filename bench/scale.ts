@@ -14,7 +14,7 @@
  * process's CPU apart (and under its own limit).
  * docs/benchmark.md, "Horizontal scale".
  *
- *   npm run bench:scale -- [--instances 1,2,3] [--cpus 0.3] [--seconds 10] [--warmup 3] [--connections 48] [--skip-build]
+ *   npm run bench:scale -- [--instances 1,2,3] [--cpus 0.6] [--seconds 10] [--warmup 3] [--connections 48] [--skip-build]
  *
  * --cpus 0: no limit; on a machine with fewer cores than instances + shards + the generator the
  * figure is then where the cores run out, not how far popguard scales. Needs root for the limit.
@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '48' },
-    cpus: { type: 'string', default: '0.3' },
+    cpus: { type: 'string', default: '0.6' },
     users: { type: 'string', default: '100000' },
     'skip-build': { type: 'boolean', default: false }
   }

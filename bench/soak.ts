@@ -5,24 +5,27 @@
  * and, at the end, PASS/FAIL per series: FAIL when the last third of the samples is more than 10%
  * above the middle third (a series that keeps growing instead of levelling off; the first third
  * is the warm-up; the heap is judged by its floor, the lowest sample of each third). Users come from a
- * fixed pool (`--users`), so the keyspace can level off: Redis memory levels off once each user's
- * idempotency hash is full (64 records) or its records expire (10 min), so a short run needs a
- * small pool (`--users 100`).
+ * fixed pool, so the keyspace can level off: Redis memory levels off once each user's bounded
+ * records are full (idempotency 64, ledger 256, event log 512) or expire. Without `--users` the pool
+ * is sized so that the idempotency hashes are full within the first third of the run (rate x a third
+ * of the run / 64); the ledger and event log of a user shown service messages fill more slowly. At
+ * the end it prints the keys and their memory by shape, so that what still grows can be named.
  *
- *   npm run bench:soak -- [--minutes 10] [--every 10] [--rate N] [--users 20000] [--skip-build]
+ *   npm run bench:soak -- [--minutes 10] [--every 10] [--rate N] [--users N] [--skip-build]
  *
  * --rate: decides per second; without it, half the rate measured first (closed loop, 5 s).
  */
 import { mkdtempSync, readFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Redis } from 'ioredis'
+import { MAX_REPLIES } from '../src/rules/decide/limits.js'
 import { parseSamples } from '../test/helpers/metrics.js'
 import { closedLoad, decideBody, type Workload } from './lib/load.js'
 import { buildPopguard, removeOnExit, startBuiltPopguard, stopAll } from './lib/processes.js'
+import { RawHttpPool } from './lib/raw-http.js'
 import { startRedis } from './lib/redis.js'
 
 type UniformWorkload = Extract<Workload, { kind: 'uniform' }>
@@ -35,7 +38,7 @@ const { values: args } = parseArgs({
     minutes: { type: 'string', default: '10' },
     every: { type: 'string', default: '10' },
     rate: { type: 'string' },
-    users: { type: 'string', default: '20000' },
+    users: { type: 'string' },
     'skip-build': { type: 'boolean', default: false }
   }
 })
@@ -46,18 +49,25 @@ const sleep = async (ms: number): Promise<void> => await new Promise((resolve) =
 interface Row { at: number, rssMb: number, heapMb: number, loopP99Ms: number, redisMb: number, keys: number, ok: number, shed: number, failed: number }
 const SERIES: [keyof Row, string][] = [['rssMb', 'popguard RSS (MB)'], ['heapMb', 'V8 heap used (MB)'], ['loopP99Ms', 'event-loop delay p99 (ms)'], ['redisMb', 'Redis used memory (MB)'], ['keys', 'Redis keys']]
 
-/** Key counts by shape (user tags and numbers folded): what the keyspace is made of. */
-async function keyShapes (client: Redis): Promise<Record<string, number>> {
-  const shapes: Record<string, number> = {}
+/**
+ * Keys and their memory (MEMORY USAGE) by shape, user tags and ids folded: what the keyspace is
+ * made of, and which part grows. Report keys named by a campaign or day fold into one shape each.
+ */
+async function keyShapes (client: Redis): Promise<Record<string, { keys: number, kb: number }>> {
+  const shapes: Record<string, { keys: number, kb: number }> = {}
   let cursor = '0'
   do {
     const [next, keys] = await client.scan(cursor, 'COUNT', 1000)
     cursor = next
-    for (const key of keys) {
-      const shape = key.replace(/\{u:[^}]+\}/, '{u:*}').replace(/[0-9]+/g, '#')
-      shapes[shape] = (shapes[shape] ?? 0) + 1
-    }
+    const sizes = await Promise.all(keys.map(async (key) => Number(await client.memory('USAGE', key) ?? 0)))
+    keys.forEach((key, k) => {
+      const shape = key.replace(/\{u:[^}]+\}/, '{u:*}').replace(/(\{agg\}:[a-z]+:).*/, '$1*').replace(/[0-9]+/g, '#')
+      const entry = shapes[shape] ??= { keys: 0, kb: 0 }
+      entry.keys++
+      entry.kb += (sizes[k] ?? 0) / 1024
+    })
   } while (cursor !== '0')
+  for (const entry of Object.values(shapes)) entry.kb = Math.round(entry.kb)
   return shapes
 }
 
@@ -70,54 +80,54 @@ async function main (): Promise<boolean> {
   removeOnExit(dir)
   const redis = await startRedis(dir)
   const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
-  const workload: UniformWorkload = { kind: 'uniform', users: Number(args.users), campaignIds, withRequestId: true }
+  const probeWorkload: UniformWorkload = { kind: 'uniform', users: 100_000, campaignIds, withRequestId: true }
   const { child: popguard, url: base } = await startBuiltPopguard({ dir, redisUrl: redis.url(0), policyFile: POLICY, clientKey: CLIENT_KEY })
   const headers = { authorization: `Bearer ${CLIENT_KEY}` }
   let rate = Number(args.rate ?? NaN)
   if (Number.isNaN(rate)) {
     say('measuring the sustainable rate: 5 s, closed loop, 32 connections')
-    rate = Math.round((await closedLoad({ url: `${base}/v1/decide`, headers, connections: 32, seconds: 5, body: () => decideBody(workload) })).rps / 2)
+    rate = Math.round((await closedLoad({ url: `${base}/v1/decide`, headers, connections: 32, seconds: 5, body: () => decideBody(probeWorkload) })).rps / 2)
   }
   const minutes = Number(args.minutes)
+  // Few enough users that each one's idempotency hash (MAX_REPLIES records, kept 10 min) is full within
+  // the first third, and not so few that each is a machine-gun user (a pool sized for the event log, 512
+  // records, made every user's ledger and log full and Redis, not popguard, the bottleneck: 947 users at
+  // 2,426 decides/s missed their deadlines). The event log and ledger may still be filling at the end:
+  // the keys-and-memory-by-shape table says so.
+  const users = Number(args.users ?? Math.max(100, Math.floor(rate * minutes * 60 / 3 / MAX_REPLIES)))
+  const workload: UniformWorkload = { kind: 'uniform', users, campaignIds, withRequestId: true }
   const everyMs = Number(args.every) * 1000
-  say(`soak: ${rate} decides/s (and a shown event per pop-up shown) for ${minutes} min, sampling every ${everyMs / 1000} s`)
+  say(`soak: ${rate} decides/s over ${users} users (and a shown event per pop-up shown) for ${minutes} min, sampling every ${everyMs / 1000} s`)
 
-  const agent = new Agent({ keepAlive: true, maxSockets: 128 })
+  // Raw keep-alive sockets (lib/raw-http.ts): node's http client would take as much CPU as popguard.
+  const decidePool = new RawHttpPool({ url: `${base}/v1/decide`, headers, maxSockets: 128, wantBodies: true })
+  const eventsPool = new RawHttpPool({ url: `${base}/v1/events`, headers, maxSockets: 64 })
   const counts = { ok: 0, shed: 0, failed: 0, notSent: 0 }
   // Open loop, but bounded: past MAX_PENDING requests awaiting an answer, a due decide is not sent (and
   // counted). Unbounded, a rate above what popguard answers queued ~1,500 requests/s in this process
   // until its own heap ran out after 9 minutes (popguard itself stayed level).
   const MAX_PENDING = 2000
   let pending = 0
-  const post = (path: string, body: string, onBody: (status: number, text: string) => void): void => {
-    pending++
-    const req = request({
-      agent,
-      host: '127.0.0.1',
-      port: new URL(base).port,
-      path,
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-    }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => { pending--; onBody(res.statusCode ?? 0, Buffer.concat(chunks).toString()) })
-    })
-    req.on('error', () => { pending--; counts.failed++ })
-    req.end(body)
-  }
   const decideOnce = (): void => {
     if (pending >= MAX_PENDING) { counts.notSent++; return }
     const body = decideBody(workload)
-    post('/v1/decide', body, (status, text) => {
+    pending++
+    decidePool.post(body, performance.now(), (_due, { status, body: answerBody }) => {
+      pending--
       if (status === 503) counts.shed++
       if (status !== 200) { if (status !== 503) counts.failed++; return }
       counts.ok++
-      const answer = JSON.parse(text) as { decisionId: string, show: { campaignId: string } | null }
+      const answer = JSON.parse(answerBody?.toString() ?? '{}') as { decisionId: string, show: { campaignId: string } | null }
       if (answer.show === null) return
       const userId = (JSON.parse(body) as { userId: string }).userId
       const event = { events: [{ decisionId: answer.decisionId, userId, campaignId: answer.show.campaignId, type: 'shown' }] }
-      post('/v1/events', JSON.stringify(event), (s) => { if (s === 202) counts.ok++; else if (s === 503) counts.shed++; else counts.failed++ })
+      pending++
+      eventsPool.post(JSON.stringify(event), performance.now(), (_d, a) => {
+        pending--
+        if (a.status === 202) counts.ok++
+        else if (a.status === 503) counts.shed++
+        else counts.failed++
+      })
     })
   }
 
@@ -157,9 +167,10 @@ async function main (): Promise<boolean> {
     await sleep(2)
   }
   await sleep(1000)
-  agent.destroy()
+  decidePool.close()
+  eventsPool.close()
   process.stdout.write(`decides not sent (over ${MAX_PENDING} awaiting an answer): ${counts.notSent} of ${sent}\n`)
-  process.stdout.write(`keys by shape at the end: ${JSON.stringify(await keyShapes(redis.admin(0)))}\n`)
+  process.stdout.write(`keys and KB by shape at the end: ${JSON.stringify(await keyShapes(redis.admin(0)))}\n`)
   redis.close()
 
   if (rows.length < 6) {
