@@ -63,19 +63,17 @@ export class ShedGate {
   private timers: NodeJS.Timeout[] = []
   private started = false
   private turn = 0
+  private turnEnds = false
   private readonly maxPerTurn: number
-  private readonly newTurn = (): void => { this.turn = 0 }
+  private readonly newTurn = (): void => {
+    this.turn = 0
+    this.turnEnds = false
+  }
 
   constructor (private readonly limits: SheddingLimits) {
     this.admission = limits.maxEventLoopDelayMs > 0 ? new AdmissionShare(limits.maxEventLoopDelayMs) : null
     this.maxPerTurn = limits.maxPerTurn > 0 ? limits.maxPerTurn : Infinity
   }
-
-  /** Requests admitted and not answered yet. */
-  get admitted (): number { return this.inFlight }
-
-  /** The share of requests the loop delay lets through now (1 without that limit). */
-  get share (): number { return this.admission?.share ?? 1 }
 
   /** null: admitted, and `leave()` is owed when its answer is done; else why it is shed. */
   enter (): ShedReason | null {
@@ -84,7 +82,10 @@ export class ShedGate {
     if (this.started) {
       // A turn that reads more than maxPerTurn is behind: the rest waited in socket buffers, where no
       // timer sees them yet, and admitting them all would make the next turn longer still.
-      if (this.turn === 0) setImmediate(this.newTurn)
+      if (!this.turnEnds) {
+        this.turnEnds = true
+        setImmediate(this.newTurn)
+      }
       if (this.turn >= this.maxPerTurn) return 'event_loop_delay'
       if (this.admission !== null && !this.admission.admit()) return 'event_loop_delay'
       this.turn++
