@@ -12,15 +12,14 @@
  * --topology cluster: a Redis Cluster of three masters with two replicas each (cluster-node-timeout
  * 1000); one master is killed, so about a third of the users and of the steady load are affected.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startRedisCluster } from '../test/helpers/redis-cluster.js'
 import { startRedisSentinel } from '../test/helpers/redis-sentinel.js'
-import { buildPopguard, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
+import { benchDir, buildPopguard, freePort, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 import { percentiles } from './lib/stats.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -231,8 +230,7 @@ async function main (): Promise<void> {
     say('building (npm run build)')
     buildPopguard()
   }
-  const dir = mkdtempSync(join(tmpdir(), 'popguard-failover-'))
-  removeOnExit(dir)
+  const dir = benchDir('failover')
   const policyFile = join(dir, 'policy.json')
   writeFileSync(policyFile, JSON.stringify({
     policy: {

@@ -5,13 +5,12 @@
  * docs/benchmark.md explains the method and holds the measured numbers.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bodySource, closedLoad, decideBody, type LoadResult, type Workload } from './lib/load.js'
+import { bodySource, campaignIdsOf, closedLoad, decideBody, type LoadResult, type Workload } from './lib/load.js'
 import { readOptions, usage, type BenchOptions, type Scenario } from './lib/options.js'
-import { atStop, buildPopguard, cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
+import { atStop, benchDir, buildPopguard, cpuMs, freePort, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 import { callsDelta, commandCalls, commandStats, keyCensus, startRedis, usedMemory, type BenchRedis } from './lib/redis.js'
 import { int, latencyLine, median, ms, percentiles, type Percentiles } from './lib/stats.js'
 
@@ -437,7 +436,7 @@ function scenarioLines (r: ScenarioResult, pgName: string): string[] {
 let options: BenchOptions | null = null
 const o = (): BenchOptions => options as BenchOptions
 const pct = (part: number, whole: number): string => whole === 0 ? 'n/a' : `${(100 * part / whole).toFixed(1)}%`
-const CAMPAIGN_IDS = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
+const CAMPAIGN_IDS = campaignIdsOf(POLICY)
 
 async function main (): Promise<void> {
   options = readOptions()
@@ -446,8 +445,7 @@ async function main (): Promise<void> {
     say('building (npm run build)')
     build()
   }
-  const dir = mkdtempSync(join(tmpdir(), 'popguard-bench-'))
-  removeOnExit(dir)
+  const dir = benchDir('bench')
   const redis = await startRedis(dir)
   atStop(redis.close)
   say(`redis-server on port ${redis.port} (--save '' --appendonly no), folder ${dir}`)

@@ -19,16 +19,15 @@
  * --cpus 0: no limit; on a machine with fewer cores than instances + shards + the generator the
  * figure is then where the cores run out, not how far popguard scales. Needs root for the limit.
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { startRedisCluster, type ClusterNode } from '../test/helpers/redis-cluster.js'
 import { createCpuLimit, cpuLimitSupport, type CpuLimit } from './lib/cpu-limit.js'
-import { decideBody, type Workload } from './lib/load.js'
-import { buildPopguard, cpuMs, freePort, removeOnExit, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
+import { campaignIdsOf, decideBody, type Workload } from './lib/load.js'
+import { buildPopguard, cpuMs, freePort, startChild, stopAll, stopChild, waitForHttp } from './lib/processes.js'
 import { closedRawLoad } from './lib/raw-http.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -160,8 +159,6 @@ async function main (): Promise<void> {
     say('building (npm run build)')
     buildPopguard()
   }
-  const dir = mkdtempSync(join(tmpdir(), 'popguard-scale-'))
-  removeOnExit(dir)
   say('starting a Redis Cluster of 3 masters (no replicas)')
   const cluster = await startRedisCluster({ masters: 3 })
   const shards = (await cluster.masters()).map((n) => {
@@ -170,7 +167,7 @@ async function main (): Promise<void> {
     return c
   })
   try {
-    const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
+    const campaignIds = campaignIdsOf(POLICY)
     const workload: Workload = { kind: 'uniform', users: Number(args.users), campaignIds, withRequestId: true }
     const loadBefore = load()
     const rows: Row[] = []

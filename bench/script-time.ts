@@ -4,17 +4,15 @@
  * Steadier than the full bench for judging a change to the script: run the old and the new
  * file back to back. `npx tsx bench/script-time.ts [lua file ...]` (default: the current decide.lua).
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { userTagger } from '../src/rules/decide/codes.js'
 import { planDecision, type DecideInput } from '../src/rules/decide/plan.js'
 import { compilePolicy } from '../src/rules/policy/compile.js'
 import { userKeys } from '../src/redis/keys.js'
 import { LEDGER_PRELUDE } from '../src/redis/user-store/scripts.js'
 import { encodePlan } from '../src/redis/user-store/plan-wire.js'
-import { removeOnExit, stopAll } from './lib/processes.js'
+import { benchDir, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 
 const ROOT = new URL('..', import.meta.url)
@@ -27,8 +25,7 @@ const doc = JSON.parse(readFileSync(new URL('bench/policy.json', ROOT), 'utf8'))
 const policy = compilePolicy(doc.policy, doc.campaigns, 1)
 const ids = [...policy.campaigns.keys()]
 const userTag = userTagger('bench-user-key-0123456789')
-const dir = mkdtempSync(join(tmpdir(), 'popguard-script-time-'))
-removeOnExit(dir)
+const dir = benchDir('script-time')
 const redis = await startRedis(dir)
 const r = redis.admin(0)
 /** redis-server's CPU time so far (INFO cpu, user + sys), ms. */

@@ -16,15 +16,14 @@
  * POPGUARD_SHED_* in the environment reach popguard (README), to try other limits.
  */
 import { execFile, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { parseSamples, type Sample } from '../test/helpers/metrics.js'
-import { closedLoad, decideBody, type Workload } from './lib/load.js'
+import { campaignIdsOf, closedLoad, decideBody, type Workload } from './lib/load.js'
 import { createCpuLimit, cpuLimitSupport, type CpuLimit } from './lib/cpu-limit.js'
-import { buildPopguard, cpuMs, removeOnExit, startBuiltPopguard, stopAll, stopChild } from './lib/processes.js'
+import { benchDir, buildPopguard, cpuMs, startBuiltPopguard, stopAll, stopChild } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 import type { ClientResult } from './shedding-client.js'
 
@@ -66,10 +65,9 @@ async function main (): Promise<boolean> {
     say('building (npm run build)')
     buildPopguard()
   }
-  const dir = mkdtempSync(join(tmpdir(), 'popguard-shedding-'))
-  removeOnExit(dir)
+  const dir = benchDir('shedding')
   const redis = await startRedis(dir)
-  const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
+  const campaignIds = campaignIdsOf(POLICY)
   const workload: UniformWorkload = { kind: 'uniform', users: 100_000, campaignIds, withRequestId: true }
   const headers = { authorization: `Bearer ${CLIENT_KEY}` }
   const cpus = Number(args.cpus)

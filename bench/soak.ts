@@ -15,16 +15,15 @@
  *
  * --rate: decides per second; without it, half the rate measured first (closed loop, 5 s).
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Redis } from 'ioredis'
 import { MAX_REPLIES } from '../src/rules/decide/limits.js'
 import { parseSamples } from '../test/helpers/metrics.js'
-import { closedLoad, decideBody, type Workload } from './lib/load.js'
-import { buildPopguard, removeOnExit, startBuiltPopguard, stopAll } from './lib/processes.js'
+import { campaignIdsOf, closedLoad, decideBody, type Workload } from './lib/load.js'
+import { benchDir, buildPopguard, startBuiltPopguard, stopAll } from './lib/processes.js'
 import { RawHttpPool } from './lib/raw-http.js'
 import { startRedis } from './lib/redis.js'
 
@@ -76,10 +75,9 @@ async function main (): Promise<boolean> {
     say('building (npm run build)')
     buildPopguard()
   }
-  const dir = mkdtempSync(join(tmpdir(), 'popguard-soak-'))
-  removeOnExit(dir)
+  const dir = benchDir('soak')
   const redis = await startRedis(dir)
-  const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
+  const campaignIds = campaignIdsOf(POLICY)
   const probeWorkload: UniformWorkload = { kind: 'uniform', users: 100_000, campaignIds, withRequestId: true }
   const { child: popguard, url: base } = await startBuiltPopguard({ dir, redisUrl: redis.url(0), policyFile: POLICY, clientKey: CLIENT_KEY })
   const headers = { authorization: `Bearer ${CLIENT_KEY}` }

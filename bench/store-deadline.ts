@@ -10,16 +10,16 @@
  * --server runs another build (e.g. main's, to compare); without --skip-build this checkout is built first.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
+import { openSync, readSync, closeSync, statSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import type { Redis } from 'ioredis'
 import { decodeLedger } from '../src/redis/user-store/ledger-codec.js'
 import { parseSamples, type Sample } from '../test/helpers/metrics.js'
-import { closedLoad, decideBody, type Workload } from './lib/load.js'
-import { buildPopguard, freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
+import { campaignIdsOf, closedLoad, decideBody, type Workload } from './lib/load.js'
+import { benchDir, buildPopguard, freePort, startChild, stopAll, waitForHttp } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 import { percentiles } from './lib/stats.js'
 
@@ -96,10 +96,9 @@ async function main (): Promise<void> {
   if (args['skip-build'] !== true) {
     buildPopguard()
   }
-  const dir = mkdtempSync(join(tmpdir(), 'popguard-deadline-'))
-  removeOnExit(dir)
+  const dir = benchDir('deadline')
   const redis = await startRedis(dir)
-  const campaignIds = (JSON.parse(readFileSync(POLICY, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
+  const campaignIds = campaignIdsOf(POLICY)
   const workload: Workload & { kind: 'uniform' } = { kind: 'uniform', users: 100_000, campaignIds, withRequestId: true }
   const port = await freePort()
   const logFile = join(dir, 'popguard.log')

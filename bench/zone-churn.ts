@@ -7,13 +7,11 @@
  * `npx tsx bench/zone-churn.ts [--seconds 10] [--rounds 3]`; numbers in docs/benchmark.md.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { closedLoad } from './lib/load.js'
-import { cpuMs, freePort, removeOnExit, startChild, stopAll, waitForHttp } from './lib/processes.js'
+import { benchDir, cpuMs, freePort, startChild, stopAll, waitForHttp } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
 import { median } from './lib/stats.js'
 
@@ -42,8 +40,7 @@ function body (zone: string): string {
 }
 
 async function main (): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'popguard-zone-'))
-  removeOnExit(dir)
+  const dir = benchDir('zone')
   const redis = await startRedis(dir)
   const port = await freePort()
   await startChild('popguard', process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts')], {

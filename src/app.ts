@@ -11,12 +11,11 @@ import { answerClientError, connectionsPlugin, DEFAULT_TIMEOUTS, MAX_PARAM_LENGT
 import { contextPlugin } from './plugins/context.js'
 import { answerFrameworkError, errorsPlugin } from './plugins/errors.js'
 import { governancePlugin } from './plugins/governance.js'
-import { loadSheddingPlugin, sheddingServerFactory, type ShedAnswers } from './plugins/load-shedding.js'
+import { createShedding, loadSheddingPlugin, sheddingServerFactory } from './plugins/load-shedding.js'
 import { metricsPlugin, metricsSourcesPlugin } from './plugins/metrics.js'
 import { openApiPlugin } from './plugins/openapi.js'
 import { reportsPlugin } from './plugins/reports.js'
 import { requestIdOptions, requestIdsPlugin } from './plugins/request-id.js'
-import { ShedGate } from './plugins/shed-gate.js'
 import { decisionsPlugin, eventsPlugin, usersPlugin } from './plugins/services.js'
 import { storesPlugin } from './plugins/stores.js'
 import { validationPlugin } from './plugins/validation.js'
@@ -73,16 +72,10 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   // Read before anything connects: a broken policy file stops the start with nothing to close.
   const file = await initialPolicy(config, opts.policy)
   const logger = opts.logger ?? false
-  const gate = new ShedGate(config.shedding)
-  const shedAnswers: ShedAnswers = {
-    retryAfterSeconds: config.shedding.retryAfterSeconds,
-    corsOrigins: new Set([...config.endUserTokens.values()].flatMap((r) => r.origins)),
-    counted: () => {},
-    routeOf: () => 'unmatched'
-  }
+  const shedding = createShedding(config)
   const app = Fastify({
     // Load shedding decides at the server, before Fastify builds a request (plugins/load-shedding.ts).
-    serverFactory: sheddingServerFactory(gate, shedAnswers),
+    serverFactory: sheddingServerFactory(shedding),
     ...(typeof logger === 'object' && logger !== null && 'child' in logger ? { loggerInstance: logger } : { logger }),
     // Fastify's own request lines carry raw URLs, and URLs carry user ids.
     logController: new LogController({ disableRequestLogging: true }),
@@ -109,7 +102,7 @@ export async function buildApp (config: AppConfig, opts: BuildOptions = {}): Pro
   await app.register(endUserTokensPlugin)
   await app.register(openApiPlugin)
   await app.register(metricsPlugin)
-  await app.register(loadSheddingPlugin, { gate, answers: shedAnswers })
+  await app.register(loadSheddingPlugin, shedding)
   await app.register(storesPlugin, { store: opts.store, governance: opts.governance, reportStore: opts.reportStore, invalidation: opts.invalidation })
   await app.register(governancePlugin, { file, checkEveryMs: opts.governanceCheckEveryMs })
   await app.register(decisionsPlugin)

@@ -5,6 +5,7 @@
  * which would measure full-load latency for part of every second).
  */
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import autocannon from 'autocannon'
 import { RealisticTraffic } from './realistic.js'
@@ -28,6 +29,11 @@ function threeOf (ids: readonly string[]): { campaignId: string }[] {
   const chosen = new Set<string>()
   while (chosen.size < Math.min(3, ids.length)) chosen.add(pick(ids))
   return [...chosen].map((campaignId) => ({ campaignId }))
+}
+
+/** The ids of the campaigns a policy file declares (the candidates a uniform workload draws from). */
+export function campaignIdsOf (policyFile: string): string[] {
+  return (JSON.parse(readFileSync(policyFile, 'utf8')) as { campaigns: { id: string }[] }).campaigns.map((c) => c.id)
 }
 
 /** One uniform decide body: a user drawn at random from `users`, 3 distinct candidates. */

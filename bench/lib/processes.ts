@@ -3,7 +3,9 @@
  * them: on a normal end, on an error and on Ctrl-C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { freePort } from '../../test/helpers/redis-server.js'
 
 const children = new Map<string, ChildProcess>()
@@ -21,6 +23,13 @@ export { freePort } from '../../test/helpers/redis-server.js'
 
 export function removeOnExit (dir: string): void {
   tempDirs.push(dir)
+}
+
+/** A new temporary folder `popguard-<name>-*`, removed when the benchmark stops. */
+export function benchDir (name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `popguard-${name}-`))
+  removeOnExit(dir)
+  return dir
 }
 
 export interface StartOptions {

@@ -35,6 +35,11 @@ export interface EndUserTokenRules extends TokenRules {
   origins: readonly string[]
 }
 
+/** Every origin some key's end-user tokens may be used from: the pages allowed to read popguard's answers (CORS). */
+export function browserOrigins (tokens: ReadonlyMap<string, EndUserTokenRules>): Set<string> {
+  return new Set([...tokens.values()].flatMap((r) => r.origins))
+}
+
 export function keyObject (entry: Static<typeof KeyEntry>, where: string): KeyObject {
   if (entry.alg === 'HS256') {
     if (entry.secret === undefined || entry.jwk !== undefined) throw new Error(`${where}: HS256 takes a "secret" (no "jwk")`)

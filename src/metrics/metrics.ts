@@ -12,6 +12,9 @@ const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half_open']
 /** Store operations known today; series for them exist (at zero) from the start, so alerts see them. */
 const STORE_OPS = ['decide', 'events', 'read_preferences', 'write_preferences', 'read_history', 'read_ledger', 'erase', 'ping']
 
+/** The route label of a request no route matched: raw URLs may carry user ids. */
+export const UNMATCHED_ROUTE = 'unmatched'
+
 export interface MetricsSources {
   policyVersion: () => number
   /** Stored governance records refused as invalid since start (the last good value stayed in force). */

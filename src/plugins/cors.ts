@@ -1,5 +1,6 @@
 import cors from '@fastify/cors'
 import fp from 'fastify-plugin'
+import { browserOrigins } from '../config/end-user-tokens.js'
 import { REQUEST_ID_HEADER } from './request-id.js'
 import { USER_TOKEN_HEADER } from './end-user-token.js'
 
@@ -13,7 +14,7 @@ const PREFLIGHT_MAX_AGE_S = 600
  * that refusals (401, 403) are readable by the page too.
  */
 export const corsPlugin = fp(async (app) => {
-  const allowed = new Set([...app.config.endUserTokens.values()].flatMap((r) => r.origins))
+  const allowed = browserOrigins(app.config.endUserTokens)
   if (allowed.size === 0) return
   await app.register(cors, {
     origin: (origin, callback) => { callback(null, origin !== undefined && allowed.has(origin)) },

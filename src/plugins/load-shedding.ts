@@ -1,21 +1,38 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { FastifyServerFactory } from 'fastify'
 import fp from 'fastify-plugin'
+import type { AppConfig } from '../config/config.js'
+import { browserOrigins } from '../config/end-user-tokens.js'
+import { UNMATCHED_ROUTE } from '../metrics/metrics.js'
 import { errorBody } from './errors.js'
 import { requestIdOf, REQUEST_ID_HEADER } from './request-id.js'
-import type { ShedGate, ShedReason } from './shed-gate.js'
+import { ShedGate, type ShedReason } from './shed-gate.js'
 
 /** Paths never shed: probes and scrapes must stay cheap and truthful while the instance is loaded. */
 const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics'])
-/** The route label of a shed request that matches no route (as the metrics plugin names it). */
-const UNMATCHED = 'unmatched'
 
 const pathOf = (url: string): string => {
   const q = url.indexOf('?')
   return q < 0 ? url : url.slice(0, q)
 }
 
-/** What a shed answer needs besides the gate: set once the app's plugins are there. */
+/** The gate and what its answers need: built before the app (the server needs them), wired by the plugin. */
+export interface Shedding { gate: ShedGate, answers: ShedAnswers }
+
+/** The gate and answers for a config; counting and route labels stay no-ops until loadSheddingPlugin wires them. */
+export function createShedding (config: AppConfig): Shedding {
+  return {
+    gate: new ShedGate(config.shedding),
+    answers: {
+      retryAfterSeconds: config.shedding.retryAfterSeconds,
+      corsOrigins: browserOrigins(config.endUserTokens),
+      counted: () => {},
+      routeOf: () => UNMATCHED_ROUTE
+    }
+  }
+}
+
+/** What a shed answer needs besides the gate. */
 export interface ShedAnswers {
   retryAfterSeconds: number
   /** Origins whose pages may read popguard's answers (CORS), as the CORS plugin allows them. */
@@ -28,13 +45,14 @@ export interface ShedAnswers {
 
 /**
  * Load shedding at the HTTP server, before Fastify builds anything for a request: a shed request
- * costs Node's parsing and one write (27 us of CPU on the bench machine), where answering it from
- * a Fastify hook cost 84 us and a decision 236 us. Past three times the sustainable rate that
- * difference decides whether anything is still answered (docs/benchmark.md, "Load shedding").
+ * costs Node's parsing and one write (a median 74 us of CPU on the bench machine), where answering
+ * it from a Fastify hook cost 94 us and a decision about 210 us (bench/shed-cost.ts). Past three
+ * times the sustainable rate the 503s take as much CPU as the answered load, so each microsecond
+ * counts (docs/benchmark.md, "Load shedding, second round").
  * The answer is the one error shape with `Retry-After` and `X-Request-Id`, CORS headers for an
  * allowed origin, and it is counted as a 503 of its route, so the availability SLO sees it.
  */
-export function sheddingServerFactory (gate: ShedGate, answers: ShedAnswers): FastifyServerFactory {
+export function sheddingServerFactory ({ gate, answers }: Shedding): FastifyServerFactory {
   const bodies = new Map<ShedReason, string>()
   const bodyOf = (reason: ShedReason): string => {
     let body = bodies.get(reason)
@@ -89,7 +107,7 @@ export function sheddingServerFactory (gate: ShedGate, answers: ShedAnswers): Fa
  * Wires the gate to the app: its timers run while the app is ready, shed requests are counted in
  * the metrics, and route patterns (collected as routes are added) label them.
  */
-export const loadSheddingPlugin = fp<{ gate: ShedGate, answers: ShedAnswers }>(async (app, { gate, answers }) => {
+export const loadSheddingPlugin = fp<Shedding>(async (app, { gate, answers }) => {
   const exact = new Map<string, string>()
   const patterns: { method: string, pattern: RegExp, url: string }[] = []
   app.addHook('onRoute', (route) => {
@@ -99,7 +117,7 @@ export const loadSheddingPlugin = fp<{ gate: ShedGate, answers: ShedAnswers }>(a
     }
   })
   answers.routeOf = (method, path) =>
-    exact.get(`${method} ${path}`) ?? patterns.find((p) => p.method === method && p.pattern.test(path))?.url ?? UNMATCHED
+    exact.get(`${method} ${path}`) ?? patterns.find((p) => p.method === method && p.pattern.test(path))?.url ?? UNMATCHED_ROUTE
   answers.counted = (reason, method, route, seconds) => {
     app.metrics.requestShed(reason)
     app.metrics.httpRequest(method, route, 503, seconds)

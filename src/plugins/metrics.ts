@@ -1,16 +1,13 @@
 import { Type } from '@sinclair/typebox'
 import fp from 'fastify-plugin'
 import { buildInfo } from '../metrics/build-info.js'
-import { Metrics } from '../metrics/metrics.js'
+import { Metrics, UNMATCHED_ROUTE } from '../metrics/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics
   }
 }
-
-/** Requests no route matched share one label: their raw URLs may carry user ids. */
-const UNMATCHED = 'unmatched'
 
 /**
  * The app's metrics registry (the stores and services below feed it), the HTTP request
@@ -21,7 +18,7 @@ export const metricsPlugin = fp(async (app) => {
   app.decorate('metrics', metrics)
 
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.httpRequest(request.method, request.routeOptions.url ?? UNMATCHED, reply.statusCode, reply.elapsedTime / 1000)
+    metrics.httpRequest(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000)
     done()
   })
 

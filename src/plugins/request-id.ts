@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
+import { UNMATCHED_ROUTE } from '../metrics/metrics.js'
 
 export const REQUEST_ID_HEADER = 'x-request-id'
 /** A request id a caller may choose: letters, digits and `. _ : = + / @ -`, at most 128 characters. */
@@ -32,7 +33,7 @@ export const requestIdsPlugin = fp(async (app) => {
     request.log.info({
       event: 'access',
       method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
+      route: request.routeOptions.url ?? UNMATCHED_ROUTE,
       status: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 1000) / 1000
     }, 'request')
